@@ -1,0 +1,1 @@
+"""Phone and gateway provisioning files, rendered from phone_templates/."""

@@ -1,0 +1,110 @@
+"""secrets.yml beside the site file: generated once, kept, ansible-vault encrypted when a password is given."""
+
+import os
+import secrets as random
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from ansible.constants import DEFAULT_VAULT_ID_MATCH
+from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
+
+from .problems import SiteInvalid
+from .site import Site
+
+VAULT_ENV = "PBXCTL_VAULT_PASSWORD_FILE"
+ALPHABET = string.ascii_letters + string.digits
+
+
+def _token(length: int) -> str:
+    return "".join(random.choice(ALPHABET) for _ in range(length))
+
+
+def _pin(length: int = 6) -> str:
+    return "".join(random.choice(string.digits) for _ in range(length))
+
+
+def vault_password_file(option: Path | None) -> Path | None:
+    if option:
+        return option
+    env = os.environ.get(VAULT_ENV) or os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE")
+    return Path(env) if env else None
+
+
+def _vault(password_file: Path) -> VaultLib:
+    password = password_file.read_bytes().strip()
+    return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password))])
+
+
+@dataclass
+class Secrets:
+    """What secrets.yml holds; sections mirror the site file."""
+
+    data: dict = field(default_factory=dict)
+
+    def section(self, name: str) -> dict:
+        return self.data.setdefault(name, {})
+
+    def ensure(self, section: str, key: str, item: str, make) -> str:
+        entry = self.section(section).setdefault(key, {})
+        if not entry.get(item):
+            entry[item] = make()
+        return entry[item]
+
+    def get(self, section: str, key: str, item: str) -> str | None:
+        return (self.data.get(section) or {}).get(key, {}).get(item)
+
+
+def read_secrets(path: Path, password_file: Path | None) -> Secrets:
+    if not path.exists():
+        return Secrets()
+    raw = path.read_bytes()
+    if is_encrypted(raw):
+        if password_file is None:
+            raise SiteInvalid([f"{path}: is vault-encrypted; give --vault-password-file or set {VAULT_ENV}"])
+        raw = _vault(password_file).decrypt(raw)
+    data = yaml.safe_load(raw) or {}
+    if not isinstance(data, dict):
+        raise SiteInvalid([f"{path}:1:1: secrets file must be a mapping"])
+    return Secrets(data)
+
+
+def write_secrets(path: Path, secrets: Secrets, password_file: Path | None) -> None:
+    text = yaml.safe_dump(secrets.data, sort_keys=True, default_flow_style=False).encode()
+    if password_file is not None:
+        text = _vault(password_file).encrypt(text)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def fill_generated(site: Site, secrets: Secrets) -> bool:
+    """Create every secret pbxctl owns that is still missing; return whether anything was added."""
+    before = yaml.safe_dump(secrets.data, sort_keys=True)
+    for extension in site.extensions:
+        secrets.ensure("extensions", extension.number, "password", lambda: _token(32))
+        # auth user names are random too, so extension numbers can't be guessed from a scan
+        secrets.ensure("extensions", extension.number, "username", lambda: "u" + _token(11).lower())
+        secrets.ensure("extensions", extension.number, "voicemail_pin", _pin)
+    for phone in site.phones:
+        secrets.ensure("phones", phone.mac, "http_password", lambda: _token(24))
+    secrets.ensure("admin", "phones", "password", lambda: _token(16))
+    if site.ups:
+        secrets.ensure("ups", site.ups.name, "upsmon_password", lambda: _token(24))
+    secrets.ensure("cdr", "recordings", "http_password", lambda: _token(24))
+    return yaml.safe_dump(secrets.data, sort_keys=True) != before
+
+
+def missing_external(site: Site, secrets: Secrets) -> list[str]:
+    """Secrets only the user can supply (provider passwords): report them, never invent them."""
+    missing = []
+    for trunk in site.trunks:
+        needs = trunk.type == "sip_register" or (trunk.type == "sip_ip" and trunk.username)
+        if needs and not secrets.get("trunks", trunk.name, "password"):
+            missing.append(f"trunks.{trunk.name}.password")
+    if site.router and not secrets.get("router", "api", "password"):
+        missing.append("router.api.password")
+    return missing

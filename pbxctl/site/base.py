@@ -1,0 +1,47 @@
+"""Shared building blocks of the site model: strict base class and reusable field types."""
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+TARGET_KINDS = ("extension", "group", "queue", "ivr", "voicemail", "hangup")
+TARGET_RE = re.compile(r"^(extension|group|queue|ivr|voicemail):[A-Za-z0-9_.-]+$|^hangup$")
+NAME_RE = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+
+
+class Model(BaseModel):
+    """Every section rejects unknown keys: a typo must fail loudly, not be ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
+
+
+def _check_target(value: str) -> str:
+    if not TARGET_RE.match(value):
+        raise ValueError(
+            f"'{value}' is not a call target; use extension:N, group:NAME, queue:NAME, ivr:NAME, "
+            "voicemail:N or hangup"
+        )
+    return value
+
+
+def _check_hhmm(value: str) -> str:
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value)
+    if not match:
+        raise ValueError(f"'{value}' is not a time of day (HH:MM, 00:00-23:59)")
+    return value
+
+
+Target = Annotated[str, AfterValidator(_check_target), Field(description="extension:N, group:NAME, "
+                   "queue:NAME, ivr:NAME, voicemail:N or hangup")]
+Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case identifier")]
+ExtensionNumber = Annotated[str, Field(pattern=r"^[0-9]{2,6}$", description="internal number, 2-6 digits")]
+TimeOfDay = Annotated[str, AfterValidator(_check_hhmm)]
+
+
+def target_kind(target: str) -> str:
+    return target.split(":", 1)[0]
+
+
+def target_ref(target: str) -> str:
+    return target.split(":", 1)[1] if ":" in target else ""

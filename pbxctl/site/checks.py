@@ -1,0 +1,198 @@
+"""Checks across sections, after each section has parsed: references, uniqueness, numbers."""
+
+from collections.abc import Iterator
+from zoneinfo import available_timezones
+
+from ..numbers import NumberFormat, to_e164
+from ..phones.registry import MODELS
+from ..problems import Path, Problem
+from .base import target_kind, target_ref
+from .model import Site
+
+
+def cross_check(site: Site) -> list[Problem]:
+    return [
+        *_unique_names(site),
+        *_targets(site),
+        *_numbers(site),
+        *_routes(site),
+        *_phones(site),
+        *_schedules(site),
+    ]
+
+
+def _duplicates(items: list, attr: str, section: str, what: str) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        value = getattr(item, attr)
+        if value in seen:
+            yield Problem((section, index, attr), f"{what} '{value}' is already used by {section}[{seen[value]}]")
+        else:
+            seen[value] = index
+
+
+def _unique_names(site: Site) -> Iterator[Problem]:
+    yield from _duplicates(site.extensions, "number", "extensions", "extension number")
+    for section in ("trunks", "schedules", "ivrs", "ring_groups", "queues", "outbound_routes"):
+        yield from _duplicates(getattr(site, section), "name", section, "name")
+    yield from _duplicates(site.phones, "mac", "phones", "MAC")
+    for section in ("ring_groups", "queues"):
+        for index, group in enumerate(getattr(site, section)):
+            for member_index, member in enumerate(group.members):
+                if group.members.index(member) != member_index:
+                    yield Problem((section, index, "members", member_index), f"'{member}' is listed twice")
+
+
+def _known(site: Site) -> dict[str, set[str]]:
+    extensions = {e.number for e in site.extensions}
+    return {
+        "extension": extensions,
+        "voicemail": {e.number for e in site.extensions if e.voicemail},
+        "group": {g.name for g in site.ring_groups},
+        "queue": {q.name for q in site.queues},
+        "ivr": {i.name for i in site.ivrs},
+    }
+
+
+def _target_fields(site: Site) -> Iterator[tuple[Path, str]]:
+    for index, route in enumerate(site.inbound_routes):
+        for field in ("target", "after_hours", "fallback"):
+            if getattr(route, field):
+                yield ("inbound_routes", index, field), getattr(route, field)
+    for index, ivr in enumerate(site.ivrs):
+        for option_index, option in enumerate(ivr.options):
+            yield ("ivrs", index, "options", option_index, "target"), option.target
+        yield ("ivrs", index, "on_timeout"), ivr.on_timeout
+        if ivr.on_invalid:
+            yield ("ivrs", index, "on_invalid"), ivr.on_invalid
+    for section in ("ring_groups", "queues"):
+        for index, group in enumerate(getattr(site, section)):
+            if group.overflow:
+                yield (section, index, "overflow"), group.overflow
+
+
+def _targets(site: Site) -> Iterator[Problem]:
+    known = _known(site)
+    for path, target in _target_fields(site):
+        kind = target_kind(target)
+        if kind != "hangup" and target_ref(target) not in known[kind]:
+            hint = " (voicemail is off for it)" if kind == "voicemail" and target_ref(target) in known[
+                "extension"] else ""
+            yield Problem(path, f"{kind} '{target_ref(target)}' is not defined{hint}")
+    for section in ("ring_groups", "queues"):
+        for index, group in enumerate(getattr(site, section)):
+            for member_index, member in enumerate(group.members):
+                if member not in known["extension"]:
+                    yield Problem((section, index, "members", member_index), f"extension '{member}' is not "
+                                  "defined")
+    for index, route in enumerate(site.outbound_routes):
+        trunk_names = {t.name for t in site.trunks}
+        for trunk_index, trunk in enumerate(route.trunks):
+            if trunk not in trunk_names:
+                yield Problem(("outbound_routes", index, "trunks", trunk_index), f"trunk '{trunk}' is not defined")
+        for ext_index, number in enumerate(route.extensions or []):
+            if number not in known["extension"]:
+                yield Problem(("outbound_routes", index, "extensions", ext_index),
+                              f"extension '{number}' is not defined")
+
+
+def _e164(site: Site, path: Path, number: str) -> Iterator[Problem]:
+    try:
+        to_e164(number, site.site.country)
+    except ValueError as error:
+        yield Problem(path, str(error))
+
+
+def _numbers(site: Site) -> Iterator[Problem]:
+    owner: dict[str, Path] = {}
+    for index, trunk in enumerate(site.trunks):
+        for did_index, did in enumerate(trunk.dids):
+            path = ("trunks", index, "dids", did_index)
+            problems = list(_e164(site, path, did))
+            yield from problems
+            if not problems:
+                e164 = to_e164(did, site.site.country)
+                if e164 in owner:
+                    yield Problem(path, f"DID {e164} is also delivered by {Problem(owner[e164], '').dotted}")
+                owner[e164] = path
+        if trunk.caller_id:
+            yield from _e164(site, ("trunks", index, "caller_id"), trunk.caller_id)
+    for index, extension in enumerate(site.extensions):
+        if extension.mobile:
+            yield from _e164(site, ("extensions", index, "mobile"), extension.mobile)
+    for index, route in enumerate(site.outbound_routes):
+        if route.caller_id:
+            yield from _e164(site, ("outbound_routes", index, "caller_id"), route.caller_id)
+        for pattern_index, pattern in enumerate(route.patterns):
+            if not pattern.startswith("+") or not all(c.isdigit() or c in "XZN." for c in pattern[1:]):
+                yield Problem(("outbound_routes", index, "patterns", pattern_index),
+                              f"'{pattern}' is not an E.164 pattern (+ then digits, X, Z, N and a final '.')")
+    dongle_formats = {NumberFormat.e164, NumberFormat.national, NumberFormat.international}
+    for index, trunk in enumerate(site.trunks):
+        if trunk.type == "gsm_dongle" and trunk.outbound_format not in dongle_formats:
+            yield Problem(("trunks", index, "outbound_format"), "a GSM modem dials national or full numbers")
+
+
+def _routes(site: Site) -> Iterator[Problem]:
+    delivered = {to_e164(d, site.site.country) for t in site.trunks for d in t.dids if not list(
+        _e164(site, (), d))}
+    seen: dict[str, int] = {}
+    schedules = {s.name for s in site.schedules}
+    for index, route in enumerate(site.inbound_routes):
+        try:
+            did = to_e164(route.did, site.site.country)
+        except ValueError as error:
+            yield Problem(("inbound_routes", index, "did"), str(error))
+            continue
+        if did in seen:
+            yield Problem(("inbound_routes", index, "did"), f"DID {did} is already routed by "
+                          f"inbound_routes[{seen[did]}]")
+        seen[did] = index
+        if did not in delivered:
+            yield Problem(("inbound_routes", index, "did"), f"DID {did} is not delivered by any trunk's dids")
+        if route.schedule and route.schedule not in schedules:
+            yield Problem(("inbound_routes", index, "schedule"), f"schedule '{route.schedule}' is not defined")
+        if route.schedule and not route.after_hours:
+            yield Problem(("inbound_routes", index, "after_hours"), "a route with a schedule needs after_hours")
+    for index, route in enumerate(site.outbound_routes):
+        if route.international_hours and route.international_hours not in schedules:
+            yield Problem(("outbound_routes", index, "international_hours"),
+                          f"schedule '{route.international_hours}' is not defined")
+    if site.security.international_hours and site.security.international_hours not in schedules:
+        yield Problem(("security", "international_hours"), f"schedule '{site.security.international_hours}' "
+                      "is not defined")
+    if any(r.crm_lookup for r in site.inbound_routes) and site.crm is None:
+        index = next(i for i, r in enumerate(site.inbound_routes) if r.crm_lookup)
+        yield Problem(("inbound_routes", index, "crm_lookup"), "crm_lookup needs a crm section with the url")
+
+
+def _phones(site: Site) -> Iterator[Problem]:
+    extensions = {e.number for e in site.extensions}
+    for index, phone in enumerate(site.phones):
+        model = MODELS.get(phone.model)
+        if model is None:
+            yield Problem(("phones", index, "model"), f"unknown model '{phone.model}'; known: "
+                          f"{', '.join(sorted(MODELS))}")
+        elif len(phone.lines) > model.lines:
+            yield Problem(("phones", index, "lines"), f"{phone.model} has {model.lines} line(s), "
+                          f"{len(phone.lines)} given")
+        elif len(phone.keys) > model.keys:
+            yield Problem(("phones", index, "keys"), f"{phone.model} has {model.keys} programmable key(s), "
+                          f"{len(phone.keys)} given")
+        for line_index, line in enumerate(phone.lines):
+            if line.extension not in extensions:
+                yield Problem(("phones", index, "lines", line_index, "extension"),
+                              f"extension '{line.extension}' is not defined")
+        for key_index, key in enumerate(phone.keys):
+            if key.type == "blf" and key.extension not in extensions:
+                yield Problem(("phones", index, "keys", key_index, "extension"),
+                              f"BLF key needs a defined extension, got '{key.extension}'")
+            if key.type == "speed_dial" and not key.number:
+                yield Problem(("phones", index, "keys", key_index, "number"), "speed_dial needs a number")
+
+
+def _schedules(site: Site) -> Iterator[Problem]:
+    zones = available_timezones()
+    for index, schedule in enumerate(site.schedules):
+        if schedule.timezone and schedule.timezone not in zones:
+            yield Problem(("schedules", index, "timezone"), f"unknown time zone '{schedule.timezone}'")

@@ -1,0 +1,19 @@
+"""Extensions: the office's internal numbers."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import ExtensionNumber, Model
+
+RecordingPolicy = Literal["always", "never", "on_demand"]
+
+
+class Extension(Model):
+    number: ExtensionNumber
+    name: str = Field(min_length=1, max_length=60)
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    voicemail: bool = True
+    recording: RecordingPolicy = "never"
+    mobile: str | None = Field(None, description="E.164 mobile for follow-me / FMC")
+    max_contacts: int = Field(2, ge=1, le=10, description="devices that may register at once")

@@ -1,0 +1,32 @@
+"""The site itself: name, locale, country (drives number normalisation), apt proxy."""
+
+from typing import Literal
+from zoneinfo import available_timezones
+
+from pydantic import AnyHttpUrl, Field, field_validator
+
+from ..numbers import COUNTRY_PLANS
+from .base import Model, Name
+
+
+class SiteInfo(Model):
+    name: Name = Field(description="short site name; names the build directory")
+    description: str = ""
+    timezone: str = Field("Europe/Moscow", description="IANA time zone of the office")
+    language: Literal["ru", "en"] = Field("ru", description="prompts and phone menus")
+    country: str = Field("RU", description="ISO country code; numbers are normalised with its plan")
+    apt_proxy: AnyHttpUrl | None = Field(None, description="HTTP proxy the servers use for packages")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in available_timezones():
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name like Europe/Moscow)")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value not in COUNTRY_PLANS:
+            raise ValueError(f"no number plan for country '{value}'; known: {', '.join(sorted(COUNTRY_PLANS))}")
+        return value

@@ -1,0 +1,40 @@
+"""The MikroTik RouterOS router in front of the office."""
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Model
+
+
+class VoiceVlan(Model):
+    id: int = Field(ge=1, le=4094)
+    interface: str = Field("bridge", description="parent interface of the VLAN")
+    address: IPv4Interface = Field(description="router address on the VLAN, e.g. 192.168.20.1/24")
+
+
+class WakePbx(Model):
+    enabled: bool = True
+    interface: str = Field("bridge", description="where the PBX is attached")
+    interval: str = Field("1m", pattern=r"^[0-9]+[smh]$", description="netwatch probe interval")
+
+
+class Router(Model):
+    host: str
+    username: str = "pbxctl"
+    access: Literal["api", "ssh"] = "api"
+    api_port: int | None = Field(None, ge=1, le=65535, description="defaults to 8728, or 8729 with TLS")
+    tls: bool = False
+    ssh_port: int = Field(22, ge=1, le=65535)
+    wan_interface: str = "ether1"
+    lan_interface: str = "bridge"
+    upload_kbps: int = Field(ge=64, description="uplink line rate")
+    download_kbps: int = Field(ge=64)
+    expected_calls: int = Field(10, ge=1, le=1000, description="concurrent calls to reserve bandwidth for")
+    phone_networks: list[IPv4Network] = Field(default_factory=list)
+    dhcp_network: IPv4Network | None = Field(None, description="DHCP network that gets option 66")
+    voice_vlan: VoiceVlan | None = None
+    wake_pbx: WakePbx | None = None
+    sip_filter: bool = Field(False, description="let SIP reach the PBX only from trunk addresses")
+    pbx_lan_address: IPv4Address | None = Field(None, description="defaults to the PBX address")

@@ -1,0 +1,32 @@
+"""Toll-fraud guard and hardening."""
+
+from ipaddress import IPv4Network
+
+from pydantic import Field
+
+from .base import Model, Name
+
+
+class Fail2ban(Model):
+    maxretry: int = Field(5, ge=1, le=100)
+    findtime: int = Field(600, ge=10, description="seconds")
+    bantime: int = Field(3600, ge=10, description="seconds")
+
+
+class Alerts(Model):
+    webhook: str | None = Field(None, pattern=r"^https?://")
+    syslog: bool = True
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
+    mail_relay: str | None = None
+    outbound_minutes_per_hour: int | None = Field(None, ge=1)
+
+
+class Security(Model):
+    sip_allowed_networks: list[IPv4Network] = Field(default_factory=list,
+                                                    description="beyond local networks and trunks")
+    admin_networks: list[IPv4Network] = Field(default_factory=list, description="SSH allowed from")
+    fail2ban: Fail2ban = Field(default_factory=Fail2ban)
+    alerts: Alerts = Field(default_factory=Alerts)
+    max_outbound_calls: int = Field(10, ge=1, le=1000, description="global concurrent outbound cap")
+    international_hours: Name | None = None
+    blocked_prefixes: list[str] = Field(default_factory=list, description="refused on top of the built-in list")

@@ -1,0 +1,49 @@
+"""Trunks: SIP accounts (with registration or by IP) and GSM dongles chosen by IMEI."""
+
+from ipaddress import IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ..numbers import NumberFormat
+from .base import Model, Name
+
+
+class TrunkBase(Model):
+    name: Name
+    dids: list[str] = Field(default_factory=list, description="numbers this trunk delivers (any usual form)")
+    channels: int = Field(2, ge=1, le=500, description="simultaneous calls the provider allows")
+    inbound_format: NumberFormat = Field(NumberFormat.e164, description="how caller numbers arrive")
+    outbound_format: NumberFormat = Field(NumberFormat.e164, description="how dialled numbers must be sent")
+    caller_id: str | None = Field(None, description="number presented on calls out of this trunk")
+    codecs: list[str] | None = None
+
+
+class SipRegisterTrunk(TrunkBase):
+    type: Literal["sip_register"]
+    host: str
+    port: int = Field(5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    username: str
+    auth_username: str | None = None
+    from_domain: str | None = None
+    expiration: int = Field(300, ge=60, le=3600)
+
+
+class SipIpTrunk(TrunkBase):
+    type: Literal["sip_ip"]
+    host: str
+    port: int = Field(5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    match: list[IPv4Network] = Field(min_length=1, description="provider networks calls come from")
+    username: str | None = Field(None, description="outbound auth user, if the provider wants one")
+
+
+class GsmDongleTrunk(TrunkBase):
+    type: Literal["gsm_dongle"]
+    imei: str = Field(pattern=r"^[0-9]{15}$", description="modem chosen by IMEI: USB paths move after a blip")
+    imsi: str | None = Field(None, pattern=r"^[0-9]{15}$")
+    driver: Literal["chan_dongle", "chan_quectel"] = "chan_dongle"
+
+
+Trunk = Annotated[SipRegisterTrunk | SipIpTrunk | GsmDongleTrunk, Field(discriminator="type")]

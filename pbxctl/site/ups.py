@@ -1,0 +1,48 @@
+"""The UPS (Network UPS Tools): when to shut down, how the server comes back."""
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Model
+
+
+class ShutdownPolicy(Model):
+    when: Literal["low_battery", "on_battery_for"] = "low_battery"
+    minutes: int | None = Field(None, ge=1, le=240, description="with on_battery_for: minutes before shutdown")
+
+    @model_validator(mode="after")
+    def _minutes_match(self) -> "ShutdownPolicy":
+        if self.when == "on_battery_for" and self.minutes is None:
+            raise ValueError("'minutes' is required when 'when' is on_battery_for")
+        if self.when == "low_battery" and self.minutes is not None:
+            raise ValueError("'minutes' only applies when 'when' is on_battery_for")
+        return self
+
+
+class Ipmi(Model):
+    address: str | None = Field(None, description="BMC address; None means the local BMC via ipmitool")
+    username: str | None = None
+
+
+class Ups(Model):
+    name: str = Field("ups", pattern=r"^[a-z0-9_-]+$")
+    driver: str = "usbhid-ups"
+    port: str = "auto"
+    description: str = ""
+    driver_options: dict[str, str] = Field(default_factory=dict)
+    mode: Literal["standalone", "netserver"] = "standalone"
+    shutdown: ShutdownPolicy = Field(default_factory=ShutdownPolicy)
+    offdelay: int = Field(20, ge=0, le=600, description="seconds the UPS waits before cutting output")
+    ondelay: int = Field(30, ge=0, le=3600, description="seconds of mains before output returns")
+    poweroff_wait: int = Field(180, ge=0, le=3600, description="power race: reboot if still up after this")
+    finaldelay: int = Field(5, ge=0, le=60)
+    ipmi: Ipmi | None = Field(None, description="BMC present: set chassis power policy always-on")
+    bios_power_restore: bool = Field(False, description="'restore on AC loss' confirmed on in BIOS")
+
+    @model_validator(mode="after")
+    def _delays(self) -> "Ups":
+        if self.offdelay >= self.ondelay:
+            raise ValueError(f"offdelay ({self.offdelay}) must be below ondelay ({self.ondelay}), or the UPS "
+                             "may restore power before it has cut it")
+        return self
