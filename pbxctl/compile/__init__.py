@@ -1,0 +1,109 @@
+"""Site model → build/<site>/: inventory.yml, vars.yml, secrets.yml and the phones' files."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..load import load_site
+from ..problems import SiteInvalid
+from ..secrets import Secrets, fill_generated, missing_external, read_secrets, vault_password_file, write_secrets
+from ..site import Site
+from .inventory import inventory
+from .pbx import pbx_vars
+from .retarget import Retarget, retarget
+from .secret_vars import role_secrets
+from .services import provisioning_vars, router_vars, security_vars, ups_vars
+
+__all__ = ["Compiled", "Retarget", "compile_site", "load_with_secrets", "site_vars"]
+
+
+@dataclass
+class Compiled:
+    site: Site
+    out_dir: Path
+    files: list[Path]
+    vault_password_file: Path | None
+
+
+def site_vars(site: Site) -> dict:
+    info = site.site
+    return {
+        "site__name": info.name,
+        "site__timezone": info.timezone,
+        "site__language": info.language,
+        "site__country": info.country,
+        "site__apt_proxy": str(info.apt_proxy) if info.apt_proxy else None,
+        **pbx_vars(site),
+        **provisioning_vars(site),
+        **router_vars(site),
+        **ups_vars(site),
+        **security_vars(site),
+    }
+
+
+def secrets_path(site_file: Path) -> Path:
+    return site_file.parent / "secrets.yml"
+
+
+def load_with_secrets(site_file: Path, vault_option: Path | None = None,
+                      target: Retarget | None = None) -> tuple[Site, Secrets, Path | None]:
+    """Load and check the site, create missing generated secrets (saved at once), refuse missing external ones."""
+    site = load_site(site_file)
+    if target:
+        site = retarget(site, target)
+    password_file = vault_password_file(vault_option)
+    path = secrets_path(site_file)
+    secrets = read_secrets(path, password_file)
+    added = fill_generated(site, secrets)
+    missing = missing_external(site, secrets)
+    if target:
+        # the lab's carrier is configured from these, so it can invent what a real provider would issue
+        for name in [m.split(".")[1] for m in missing if m.startswith("trunks.")]:
+            if not secrets.get("lab_trunks", name, "password"):
+                secrets.ensure("lab_trunks", name, "password", lambda: os.urandom(18).hex())
+                added = True
+        missing = [m for m in missing if not m.startswith("trunks.")]
+    if missing:
+        raise SiteInvalid([f"{path}: {key}: missing; add it (or run `pbxctl secrets set {site_file} {key}`)"
+                           for key in missing])
+    if added:
+        write_secrets(path, secrets, password_file)
+    return site, secrets, password_file
+
+
+def _dump(path: Path, data: dict, mode: int = 0o644) -> Path:
+    text = "---\n" + yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1000)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def compile_site(site_file: Path, out_dir: Path | None = None, vault_option: Path | None = None,
+                 target: Retarget | None = None) -> Compiled:
+    site, secrets, password_file = load_with_secrets(site_file, vault_option, target)
+    out = out_dir or Path("build") / (site.site.name + ("-lab" if target else ""))
+    out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o750)
+    files = [
+        _dump(out / "inventory.yml", inventory(site, target)),
+        _dump(out / "vars.yml", site_vars(site)),
+    ]
+    secret_file = out / "secrets.yml"
+    _dump(secret_file, role_secrets(site, secrets), 0o600)
+    if password_file:
+        write_secrets(secret_file, Secrets(role_secrets(site, secrets)), password_file)
+    files.append(secret_file)
+    files += _phone_files(site, secrets, out / "phones")
+    return Compiled(site, out, files, password_file)
+
+
+def _phone_files(site: Site, secrets: Secrets, out: Path) -> list[Path]:
+    try:
+        from ..phones.render import write_phones
+    except ImportError:  # the renderer ships in its own module; without it, no phone files
+        return []
+    return write_phones(site, secrets, out)

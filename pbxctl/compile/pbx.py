@@ -1,0 +1,63 @@
+"""Variables of the asterisk role: everything the PBX templates need, normalised and derived."""
+
+from ..numbers import COUNTRY_PLANS, to_e164
+from ..site import Site
+
+
+def dial_pattern(pattern: str) -> str:
+    """An E.164 route pattern as an Asterisk extension pattern (+7XXXXXXXXXX → _+7XXXXXXXXXX)."""
+    return "_" + pattern if any(c in "XZN." for c in pattern) else pattern
+
+
+def _pbx_address(site: Site) -> str:
+    return str(site.pbx.address or site.pbx.host)
+
+
+def _trunk(trunk, country: str) -> dict:
+    data = trunk.model_dump(mode="json", exclude_none=True)
+    data["dids"] = [to_e164(did, country) for did in trunk.dids]
+    if trunk.caller_id:
+        data["caller_id"] = to_e164(trunk.caller_id, country)
+    return data
+
+
+def _outbound_route(route, country: str) -> dict:
+    data = route.model_dump(mode="json", exclude_none=True)
+    data["dial_patterns"] = [dial_pattern(p) for p in route.patterns]
+    if route.caller_id:
+        data["caller_id"] = to_e164(route.caller_id, country)
+    return data
+
+
+def _inbound_route(route, country: str) -> dict:
+    data = route.model_dump(mode="json", exclude_none=True)
+    data["did"] = to_e164(route.did, country)
+    return data
+
+
+def pbx_vars(site: Site) -> dict:
+    country = site.site.country
+    plan = COUNTRY_PLANS[country]
+    return {
+        "asterisk__flavour": site.pbx.flavour,
+        "asterisk__address": _pbx_address(site),
+        "asterisk__sip_port": site.pbx.sip_port,
+        "asterisk__local_networks": [str(n) for n in site.pbx.local_networks],
+        "asterisk__public_address": str(site.pbx.public_address) if site.pbx.public_address else None,
+        "asterisk__rtp_start": site.pbx.rtp_ports.start,
+        "asterisk__rtp_end": site.pbx.rtp_ports.end,
+        "asterisk__codecs": list(site.pbx.codecs),
+        "asterisk__country": {"code": plan.code, "trunk_prefix": plan.trunk_prefix,
+                              "nsn_length": plan.nsn_length, "international_prefix": plan.international_prefix},
+        "asterisk__extensions": [e.model_dump(mode="json", exclude_none=True) for e in site.extensions],
+        "asterisk__trunks": [_trunk(t, country) for t in site.trunks],
+        "asterisk__schedules": [s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in site.schedules],
+        "asterisk__inbound_routes": [_inbound_route(r, country) for r in site.inbound_routes],
+        "asterisk__ivrs": [i.model_dump(mode="json", exclude_none=True) for i in site.ivrs],
+        "asterisk__ring_groups": [g.model_dump(mode="json", exclude_none=True) for g in site.ring_groups],
+        "asterisk__queues": [q.model_dump(mode="json", exclude_none=True) for q in site.queues],
+        "asterisk__outbound_routes": [_outbound_route(r, country) for r in site.outbound_routes],
+        "asterisk__recording": site.recording.model_dump(mode="json"),
+        "asterisk__cdr": site.cdr.model_dump(mode="json", exclude_none=True),
+        "asterisk__crm": site.crm.model_dump(mode="json") if site.crm else None,
+    }

@@ -1,0 +1,23 @@
+"""The secrets each role needs, kept apart from vars.yml so that file can be read and diffed freely."""
+
+from ..secrets import Secrets
+from ..site import Site
+
+
+def role_secrets(site: Site, secrets: Secrets) -> dict:
+    return {
+        "asterisk__extension_secrets": {
+            e.number: {item: secrets.get("extensions", e.number, item)
+                       for item in ("username", "password", "voicemail_pin")}
+            for e in site.extensions
+        },
+        "asterisk__trunk_secrets": {
+            t.name: secrets.get("trunks", t.name, "password") or secrets.get("lab_trunks", t.name, "password")
+            for t in site.trunks
+            if secrets.get("trunks", t.name, "password") or secrets.get("lab_trunks", t.name, "password")
+        },
+        "asterisk__recordings_http_password": secrets.get("cdr", "recordings", "http_password"),
+        "provisioning__http_passwords": {p.mac: secrets.get("phones", p.mac, "http_password") for p in site.phones},
+        "routeros__password": secrets.get("router", "api", "password") if site.router else None,
+        "nut__upsmon_password": secrets.get("ups", site.ups.name, "upsmon_password") if site.ups else None,
+    }

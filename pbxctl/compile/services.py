@@ -1,0 +1,57 @@
+"""Variables of the provisioning, routeros, nut and security roles."""
+
+from ..site import Site
+from .pbx import _pbx_address
+
+
+def provisioning_vars(site: Site) -> dict:
+    prov = site.provisioning
+    return {
+        "provisioning__protocols": list(prov.protocols),
+        "provisioning__server": str(prov.server or _pbx_address(site)),
+        "provisioning__http_port": prov.http_port,
+        "provisioning__http_auth": prov.http_auth,
+        "provisioning__phone_networks": sorted({str(n) for n in site.pbx.local_networks}
+                                               | {str(n) for n in (site.router.phone_networks if site.router
+                                                                   else [])}),
+        "provisioning__macs": [p.mac for p in site.phones],
+    }
+
+
+def router_vars(site: Site) -> dict:
+    if site.router is None:
+        return {"routeros__enabled": False}
+    data = site.router.model_dump(mode="json", exclude_none=True)
+    return {
+        "routeros__enabled": True,
+        **{f"routeros__{key}": value for key, value in data.items()},
+        "routeros__api_port": site.router.api_port or (8729 if site.router.tls else 8728),
+        "routeros__pbx_address": str(site.router.pbx_lan_address or _pbx_address(site)),
+        "routeros__pbx_mac": site.pbx.mac,
+        "routeros__rtp_start": site.pbx.rtp_ports.start,
+        "routeros__rtp_end": site.pbx.rtp_ports.end,
+        "routeros__sip_port": site.pbx.sip_port,
+        "routeros__trunk_hosts": sorted({t.host for t in site.trunks if hasattr(t, "host")}),
+        "routeros__trunk_networks": sorted({str(n) for t in site.trunks for n in getattr(t, "match", [])}),
+        "routeros__provisioning_server": str(site.provisioning.server or _pbx_address(site)),
+        "routeros__provisioning_protocols": list(site.provisioning.protocols),
+    }
+
+
+def ups_vars(site: Site) -> dict:
+    if site.ups is None:
+        return {"nut__enabled": False}
+    return {"nut__enabled": True, "nut__ups": site.ups.model_dump(mode="json", exclude_none=True)}
+
+
+def security_vars(site: Site) -> dict:
+    sec = site.security
+    return {
+        "security__sip_allowed_networks": [str(n) for n in sec.sip_allowed_networks],
+        "security__admin_networks": [str(n) for n in sec.admin_networks],
+        "security__fail2ban": sec.fail2ban.model_dump(mode="json"),
+        "security__alerts": sec.alerts.model_dump(mode="json", exclude_none=True),
+        "security__max_outbound_calls": sec.max_outbound_calls,
+        "security__international_hours": sec.international_hours,
+        "security__blocked_prefixes": list(sec.blocked_prefixes),
+    }
