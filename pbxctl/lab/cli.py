@@ -1,0 +1,67 @@
+"""`pbxctl lab`: bring the local throw-away servers up, down, and show them."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pbxctl import lab
+
+lab_app = typer.Typer(help="Local throw-away servers (systemd-nspawn) to apply sites against.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+NAMES_ARGUMENT = typer.Argument(None, help="Machines to act on (default: all).", show_default=False)
+
+
+@lab_app.command("up")
+def up_command(
+    names: list[str] | None = NAMES_ARGUMENT,
+    fresh: bool = typer.Option(False, "--fresh", help="Start stopped machines from a new root (bare server)."),
+) -> None:
+    """Boot the lab machines and wait until they answer over SSH."""
+    try:
+        with console.status("Bringing the lab up (the first run builds images, a few minutes)…"):
+            lab.up(names or None, fresh=fresh)
+    except lab.LabError as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    _print_status(names)
+
+
+@lab_app.command("down")
+def down_command(
+    names: list[str] | None = NAMES_ARGUMENT,
+    purge: bool = typer.Option(False, "--purge", help="Also delete the machines' root filesystems."),
+) -> None:
+    """Stop the lab machines; with the last one, the proxy and bridge go too."""
+    try:
+        lab.down(names or None, purge=purge)
+    except lab.LabError as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    _print_status(names)
+
+
+@lab_app.command("status")
+def status_command() -> None:
+    """Show which lab machines run, their addresses and how to reach them."""
+    _print_status(None)
+
+
+def _print_status(names: list[str] | None) -> None:
+    try:
+        running = lab.status(names or None)
+    except lab.LabError as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    table = Table(title=f"pbxctl lab (bridge {lab.BRIDGE}, host {lab.HOST_ADDRESS}, proxy {lab.PROXY_URL})")
+    for column in ("machine", "address", "state", "pid", "ssh"):
+        table.add_column(column)
+    for name, spec in lab.hosts(names or None).items():
+        host = running[name]
+        state = "[green]up[/green]" if host else "[dim]down[/dim]"
+        login = f"ssh -F {lab.SSH_CONFIG} {name}"
+        table.add_row(name, spec.address, state, str(host.pid) if host else "", login)
+    console.print(table)

@@ -1,0 +1,158 @@
+"""One lab machine: a systemd-nspawn container booting a real systemd, plugged into the lab bridge."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from pbxctl.lab import layout, processes, rootfs, ssh
+from pbxctl.lab.layout import MachineSpec
+
+ADDRESS_UNIT = "pbxlab-address.service"
+BOOT_TIMEOUT = 120.0
+SHUTDOWN_TIMEOUT = 30.0
+
+
+def pid_file(name: str) -> Path:
+    return layout.STATE_DIR / f"{name}.pid"
+
+
+def log_file(name: str) -> Path:
+    return layout.LOG_DIR / f"{name}.log"
+
+
+def running_pid(name: str) -> int | None:
+    """PID of this machine's systemd-nspawn if it runs, checked by its root directory on the command line."""
+    return processes.read_pid(pid_file(name), str(layout.machine_root(name)))
+
+
+# --- root filesystem ---
+
+def provision(spec: MachineSpec, fresh: bool = False) -> Path:
+    """The machine's own root: kept across boots (it is its disk), recreated from the image when fresh."""
+    root = layout.machine_root(spec.name)
+    if fresh:
+        rootfs.remove_tree(root)
+    if not root.exists():
+        image = rootfs.ensure_image(spec.image)
+        partial = root.with_name(f".{spec.name}.partial")  # a half-extracted root must never boot
+        rootfs.remove_tree(partial)
+        rootfs.extract(image, partial)
+        _personalise(partial, spec)
+        partial.rename(root)
+    _configure_network(root, spec)
+    return root
+
+
+def _personalise(root: Path, spec: MachineSpec) -> None:
+    """What makes copies of one image distinct servers: identity, host name, host keys, our login."""
+    (root / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
+    (root / "etc/hostname").write_text(spec.name + "\n")
+    ssh.authorize(root)
+
+
+def _configure_network(root: Path, spec: MachineSpec) -> None:
+    """A static address on host0 via a oneshot unit: needs only iproute2, which every image has."""
+    unit = root / "etc/systemd/system" / ADDRESS_UNIT
+    unit.write_text(
+        "[Unit]\n"
+        "Description=Lab LAN address (pbxctl lab)\n"
+        "DefaultDependencies=no\n"
+        "Before=network.target network-online.target ssh.service\n"
+        "Wants=network.target\n\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        "RemainAfterExit=yes\n"
+        "ExecStart=ip link set host0 up\n"
+        f"ExecStart=ip addr replace {spec.address}/{layout.NETWORK_PREFIX} dev host0\n"
+        f"ExecStart=-ip route replace default via {layout.HOST_ADDRESS}\n\n"
+        "[Install]\n"
+        "WantedBy=multi-user.target\n"
+    )
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    link = wants / ADDRESS_UNIT
+    if not link.is_symlink():
+        link.symlink_to(f"/etc/systemd/system/{ADDRESS_UNIT}")
+    hosts = ["127.0.0.1 localhost", f"127.0.1.1 {spec.name}", f"{layout.HOST_ADDRESS} labhost"]
+    hosts += [f"{other.address} {other.name}" for other in layout.MACHINES if other.name != spec.name]
+    (root / "etc/hosts").write_text("\n".join(hosts) + "\n")
+
+
+# --- power ---
+
+def boot(spec: MachineSpec) -> int:
+    pid = running_pid(spec.name)
+    if pid:
+        return pid
+    root = layout.machine_root(spec.name)
+    argv = [
+        "systemd-nspawn", "--register=no", "--keep-unit", "--boot", "--quiet",
+        "--directory", str(root), "--machine", spec.name,
+        f"--network-bridge={layout.BRIDGE}", "--resolv-conf=off", "--timezone=off",
+    ]
+    pid = processes.spawn_detached(argv, log_file(spec.name), env=rootfs.NSPAWN_ENV)
+    processes.write_pid(pid_file(spec.name), pid)
+    return pid
+
+
+def wait_ready(spec: MachineSpec, pid: int, timeout: float = BOOT_TIMEOUT) -> str:
+    """Wait until systemd inside says the boot finished; "degraded" counts, a container has odd units."""
+    deadline = time.monotonic() + timeout
+    state = "unreachable"
+    while time.monotonic() < deadline:
+        processes.reap(pid)
+        if not processes.is_alive(pid):
+            raise RuntimeError(f"lab machine {spec.name} exited while booting; see {log_file(spec.name)}")
+        try:
+            result = ssh.run(spec.address, "systemctl is-system-running", timeout=10, check=False)
+            state = result.stdout.strip() or state
+        except subprocess.TimeoutExpired:
+            state = "ssh timeout"
+        if state in ("running", "degraded"):
+            return state
+        time.sleep(0.5)
+    raise TimeoutError(f"lab machine {spec.name} not ready after {timeout:.0f}s (last state: {state})")
+
+
+def stop(name: str, hard: bool = False) -> None:
+    """Shut down cleanly (SIGTERM makes nspawn ask systemd to power off) or pull the plug (hard)."""
+    pid = running_pid(name)
+    if pid is None:
+        pid_file(name).unlink(missing_ok=True)
+        return
+    if not hard:
+        processes.send(pid, signal.SIGTERM)
+    if hard or not processes.wait_gone(pid, SHUTDOWN_TIMEOUT):
+        # Killing the container's PID 1 kills every process in its PID namespace at once.
+        for child in _children(pid):
+            processes.send(child, signal.SIGKILL)
+        if not processes.wait_gone(pid, 10):
+            processes.send(pid, signal.SIGKILL)
+            processes.wait_gone(pid, 5)
+    pid_file(name).unlink(missing_ok=True)
+
+
+def wait_stopped(name: str, timeout: float) -> bool:
+    """For tests where the machine powers itself off (e.g. NUT on battery)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running_pid(name) is None:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
