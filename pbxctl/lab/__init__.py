@@ -79,6 +79,7 @@ def up(names: list[str] | None = None, fresh: bool = False) -> dict[str, LabHost
     started = {}
     for spec in _specs(names):
         if machine.running_pid(spec.name) is None:
+            machine.stop(spec.name)  # a container left behind by a crashed run must not share the root
             machine.provision(spec, fresh=fresh)
             started[spec.name] = machine.boot(spec)
     for spec in _specs(names):

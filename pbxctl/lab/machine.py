@@ -119,21 +119,47 @@ def wait_ready(spec: MachineSpec, pid: int, timeout: float = BOOT_TIMEOUT) -> st
 
 
 def stop(name: str, hard: bool = False) -> None:
-    """Shut down cleanly (SIGTERM makes nspawn ask systemd to power off) or pull the plug (hard)."""
+    """Shut down cleanly (SIGTERM makes nspawn ask systemd to power off) or pull the plug (hard).
+
+    Also kills a container whose systemd-nspawn died (a crashed `up`): its systemd would otherwise run on.
+    """
     pid = running_pid(name)
-    if pid is None:
-        pid_file(name).unlink(missing_ok=True)
-        return
-    if not hard:
-        processes.send(pid, signal.SIGTERM)
-    if hard or not processes.wait_gone(pid, SHUTDOWN_TIMEOUT):
-        # Killing the container's PID 1 kills every process in its PID namespace at once.
-        for child in _children(pid):
-            processes.send(child, signal.SIGKILL)
-        if not processes.wait_gone(pid, 10):
-            processes.send(pid, signal.SIGKILL)
-            processes.wait_gone(pid, 5)
+    if pid is not None:
+        if not hard:
+            processes.send(pid, signal.SIGTERM)
+        if hard or not processes.wait_gone(pid, SHUTDOWN_TIMEOUT):
+            _kill_leaders(name)
+            if not processes.wait_gone(pid, 10):
+                processes.send(pid, signal.SIGKILL)
+                processes.wait_gone(pid, 5)
     pid_file(name).unlink(missing_ok=True)
+    _kill_leaders(name)
+
+
+def _kill_leaders(name: str) -> None:
+    # Killing a container's PID 1 kills every process in its PID namespace at once.
+    for leader in container_leaders(name):
+        processes.send(leader, signal.SIGKILL)
+        processes.wait_gone(leader, 10)
+
+
+def container_leaders(name: str) -> list[int]:
+    """PID 1 of every container booted from this machine's root, found by its machine-id, not by a PID file."""
+    try:
+        machine_id = (layout.machine_root(name) / "etc/machine-id").read_text().strip()
+    except OSError:
+        return []
+    leaders = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            nspid = next(line for line in status.read_text().splitlines() if line.startswith("NSpid:"))
+            if nspid.split()[-1] != "1" or len(nspid.split()) < 3:
+                continue
+            if (status.parent / "root/etc/machine-id").read_text().strip() == machine_id:
+                leaders.append(int(status.parent.name))
+        except (OSError, StopIteration):
+            continue
+    return leaders
 
 
 def wait_stopped(name: str, timeout: float) -> bool:
@@ -144,15 +170,3 @@ def wait_stopped(name: str, timeout: float) -> bool:
             return True
         time.sleep(0.5)
     return False
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
