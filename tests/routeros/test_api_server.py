@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import ssl
 import subprocess
@@ -276,3 +278,135 @@ def test_runs_standalone_with_a_state_file(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- community.routeros modules through ansible-playbook -----------------------------------------
+
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  module_defaults:
+    group/community.routeros.api: "{{ routeros }}"
+  tasks:
+    - name: Trunk addresses
+      community.routeros.api_modify:
+        path: ip firewall address-list
+        handle_absent_entries: remove
+        handle_entries_content: remove
+        restrict: [{field: comment, regex: "^pbxctl:"}]
+        data:
+          - {list: pbxctl-sip-trunks, address: 203.0.113.7, comment: "pbxctl: trunk a"}
+          - {list: pbxctl-sip-trunks, address: 198.51.100.0/24, comment: "pbxctl: trunk b"}
+    - name: Voice marks
+      community.routeros.api_modify:
+        path: ip firewall mangle
+        handle_absent_entries: remove
+        handle_entries_content: remove
+        ensure_order: true
+        restrict: [{field: comment, regex: "^pbxctl:"}]
+        data:
+          - {chain: prerouting, action: mark-connection, new-connection-mark: voip, passthrough: true,
+             protocol: udp, dst-port: "5060", comment: "pbxctl: sip"}
+          - {chain: prerouting, action: mark-packet, new-packet-mark: voip, passthrough: false,
+             connection-mark: voip, comment: "pbxctl: voip packets"}
+    - name: Read back what pbxctl owns
+      community.routeros.api_info:
+        path: ip firewall mangle
+        restrict: [{field: comment, regex: "^pbxctl:"}]
+      register: owned
+    - name: Show it
+      ansible.builtin.debug:
+        var: owned.result
+"""
+
+
+def _playbook(tmp_path: Path, server: RouterOSApiServer, *args: str) -> dict:
+    routeros = {"hostname": server.host, "port": server.port, "username": USERNAME, "password": PASSWORD}
+    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    (tmp_path / "vars.json").write_text(json.dumps({"routeros": routeros}))
+    env = {
+        **os.environ,
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,  # the modules need librouteros from this venv
+    }
+    bin_dir = Path(sys.executable).parent
+    done = subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "-i", "localhost,", "-e", "@vars.json", "play.yml", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return json.loads(done.stdout)
+
+
+def _changed(run: dict) -> dict[str, bool]:
+    tasks = run["plays"][0]["tasks"]
+    return {t["task"]["name"]: t["hosts"]["localhost"].get("changed", False) for t in tasks}
+
+
+def test_api_modify_is_idempotent_and_leaves_user_entries_alone(tmp_path, routeros_server):
+    before = routeros_server.snapshot()
+    writes = ("add", "set", "remove", "move")
+
+    checked = _playbook(tmp_path, routeros_server, "--check")
+    assert _changed(checked)["Trunk addresses"] is True
+    assert not [c for c in routeros_server.commands() if c.rsplit("/", 1)[1] in writes]
+    assert routeros_server.snapshot() == before
+
+    first = _playbook(tmp_path, routeros_server)
+    assert _changed(first) == {
+        "Trunk addresses": True,
+        "Voice marks": True,
+        "Read back what pbxctl owns": False,
+        "Show it": False,
+    }
+    # Versioned paths (mangle) make the module read /system/resource for the RouterOS version first.
+    assert "/system/resource/print" in routeros_server.commands()
+    after = routeros_server.snapshot()
+    lists = after["/ip/firewall/address-list"]
+    assert before["/ip/firewall/address-list"][0] in lists  # the user's entry, untouched
+    assert {(e["address"], e["comment"]) for e in lists[1:]} == {
+        ("203.0.113.7", "pbxctl: trunk a"),
+        ("198.51.100.0/24", "pbxctl: trunk b"),
+    }
+    mangle = after["/ip/firewall/mangle"]
+    assert mangle[0] == before["/ip/firewall/mangle"][0]
+    assert [e["comment"] for e in mangle] == ["clamp MSS on WAN", "pbxctl: sip", "pbxctl: voip packets"]
+    owned = first["plays"][0]["tasks"][3]["hosts"]["localhost"]["owned.result"]
+    assert [e["comment"] for e in owned] == ["pbxctl: sip", "pbxctl: voip packets"]
+
+    routeros_server.history.clear()
+    second = _playbook(tmp_path, routeros_server)
+    assert not any(_changed(second).values())
+    assert not [c for c in routeros_server.commands() if c.rsplit("/", 1)[1] in writes]
+    assert routeros_server.snapshot() == after
+
+
+def test_api_modify_reorders_and_prunes_only_its_own_entries(tmp_path, routeros_server, routeros_api):
+    mangle = routeros_api.path("ip", "firewall", "mangle")
+    # pbxctl's entries in the wrong order, plus a stale one, plus another user rule in between.
+    mangle.add(
+        **{
+            "chain": "prerouting",
+            "action": "mark-packet",
+            "new-packet-mark": "voip",
+            "passthrough": False,
+            "connection-mark": "voip",
+            "comment": "pbxctl: voip packets",
+        }
+    )
+    mangle.add(**{"chain": "prerouting", "action": "mark-packet", "new-packet-mark": "old", "comment": "pbxctl: stale"})
+    mangle.add(**{"chain": "prerouting", "action": "mark-packet", "new-packet-mark": "cam", "comment": "cameras"})
+    routeros_server.history.clear()
+    _playbook(tmp_path, routeros_server)
+    comments = [e.get("comment") for e in routeros_server.snapshot()["/ip/firewall/mangle"]]
+    # The new rule was appended, then moved before its sibling: pbxctl's rules keep their own order,
+    # but where they sit among the user's rules depends on history, not on the data.
+    assert comments == ["clamp MSS on WAN", "pbxctl: sip", "pbxctl: voip packets", "cameras"]
+    assert "cameras" in comments and "pbxctl: stale" not in comments
+    assert "/ip/firewall/mangle/move" in routeros_server.commands()
