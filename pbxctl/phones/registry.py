@@ -12,28 +12,40 @@ class PhoneModel:
     keys: int  # programmable line/BLF keys
     http_auth: bool  # can fetch its profile with HTTP credentials
     russian: bool  # has a Russian menu
+    product: str = ""  # the name the device reports: $PN / {MODEL}
+    # Cisco desk phones have one row of keys: registered lines take the first ones, BLF/speed dial the rest
+    shared_keys: bool = False
+
+    @property
+    def cisco_psn(self) -> str:
+        """Cisco's $PSN macro: the product name without "SPA" (SPA502G → 502G); names the bootstrap file."""
+        return self.product.removeprefix("SPA")
+
+
+def _m(key, vendor, family, lines, keys, russian, product, shared_keys=False) -> PhoneModel:
+    return PhoneModel(key, vendor, family, lines, keys, True, russian, product, shared_keys)
 
 
 MODELS: dict[str, PhoneModel] = {
     m.key: m
     for m in (
-        PhoneModel("cisco-spa301", "cisco", "spa", 1, 0, True, False),
-        PhoneModel("cisco-spa303", "cisco", "spa", 3, 3, True, False),
-        PhoneModel("cisco-spa502g", "cisco", "spa", 1, 0, True, False),
-        PhoneModel("cisco-spa504g", "cisco", "spa", 4, 4, True, False),
-        PhoneModel("cisco-spa508g", "cisco", "spa", 8, 8, True, False),
-        PhoneModel("cisco-spa112", "cisco", "spa", 2, 0, True, False),
-        PhoneModel("cisco-spa122", "cisco", "spa", 2, 0, True, False),
-        PhoneModel("panasonic-kx-hdv100", "panasonic", "sip", 2, 0, True, True),
-        PhoneModel("panasonic-kx-hdv130", "panasonic", "sip", 2, 24, True, True),
-        PhoneModel("panasonic-kx-hdv230", "panasonic", "sip", 6, 24, True, True),
-        PhoneModel("panasonic-kx-tgp600", "panasonic", "sip", 8, 0, True, True),
-        PhoneModel("panasonic-kx-ut113", "panasonic", "sip", 2, 0, True, True),
-        PhoneModel("panasonic-kx-ut133", "panasonic", "sip", 2, 24, True, True),
-        PhoneModel("panasonic-kx-ut136", "panasonic", "sip", 4, 24, True, True),
-        PhoneModel("eltex-vp-12p", "eltex", "vp", 2, 4, True, True),
-        PhoneModel("eltex-vp-15p", "eltex", "vp", 6, 10, True, True),
-        PhoneModel("eltex-tau-1m-ip", "eltex", "tau", 1, 0, True, True),
-        PhoneModel("eltex-tau-2m-ip", "eltex", "tau", 2, 0, True, True),
+        _m("cisco-spa301", "cisco", "spa", 1, 0, False, "SPA301"),
+        _m("cisco-spa303", "cisco", "spa", 3, 3, False, "SPA303", True),
+        _m("cisco-spa502g", "cisco", "spa", 1, 0, False, "SPA502G"),
+        _m("cisco-spa504g", "cisco", "spa", 4, 4, False, "SPA504G", True),
+        _m("cisco-spa508g", "cisco", "spa", 8, 8, False, "SPA508G", True),
+        _m("cisco-spa112", "cisco", "spa", 2, 0, False, "SPA112"),
+        _m("cisco-spa122", "cisco", "spa", 2, 0, False, "SPA122"),
+        _m("panasonic-kx-hdv100", "panasonic", "sip", 2, 0, True, "KX-HDV100"),
+        _m("panasonic-kx-hdv130", "panasonic", "sip", 2, 24, True, "KX-HDV130"),
+        _m("panasonic-kx-hdv230", "panasonic", "sip", 6, 24, True, "KX-HDV230"),
+        _m("panasonic-kx-tgp600", "panasonic", "sip", 8, 0, True, "KX-TGP600"),
+        _m("panasonic-kx-ut113", "panasonic", "sip", 2, 0, True, "KX-UT113"),
+        _m("panasonic-kx-ut133", "panasonic", "sip", 2, 24, True, "KX-UT133"),
+        _m("panasonic-kx-ut136", "panasonic", "sip", 4, 24, True, "KX-UT136"),
+        _m("eltex-vp-12p", "eltex", "vp", 2, 4, True, "VP-12P"),
+        _m("eltex-vp-15p", "eltex", "vp", 6, 10, True, "VP-15P"),
+        _m("eltex-tau-1m-ip", "eltex", "tau", 1, 0, True, "TAU-1M.IP"),
+        _m("eltex-tau-2m-ip", "eltex", "tau", 2, 0, True, "TAU-2M.IP"),
     )
 }

@@ -1,0 +1,105 @@
+"""Cisco SPA30x/50x desk phones and SPA112/122 ATAs: XML flat profiles.
+
+Files: `spa<PSN>.cfg` per model, what a factory-reset device asks for by itself (its default Profile_Rule is
+/spa$PSN.cfg on the option-66 server), pointing it at `spa<mac>.xml`; that per-device profile carries
+everything else, including a Profile_Rule with the device's own HTTP credentials for every later resync.
+"""
+
+from jinja2 import Environment
+
+from .registry import PhoneModel
+from .timezones import Change, Zone
+
+# site codec name → SPA Preferred_Codec value; the rest (opus, gsm) the SPA can't do
+CODECS = {"alaw": "G711a", "ulaw": "G711u", "g722": "G722", "g729": "G729a"}
+CODEC_SLOTS = ("Preferred_Codec", "Second_Preferred_Codec", "Third_Preferred_Codec")
+ATAS = {"SPA112", "SPA122"}  # analogue ports, no screen, keys or VLAN page
+
+
+def bootstrap_name(model: PhoneModel) -> str:
+    return f"spa{model.cisco_psn}.cfg"
+
+
+def profile_name(mac: str) -> str:
+    return f"spa{mac}.xml"  # $MA expands to the lower-case MAC
+
+
+def time_zone(offset: int) -> str:
+    sign = "-" if offset < 0 else "+"
+    return f"GMT{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+
+
+def _hms(minutes: int) -> str:
+    return f"{minutes // 60}:{minutes % 60}:0"
+
+
+def _when(change: Change) -> str:
+    # month/day/weekday/time: day -1 = last, else the first day the weekday may fall on; weekday 1=Mon … 7=Sun
+    day = -1 if change.ordinal == 5 else (change.ordinal - 1) * 7 + 1
+    return f"{change.month}/{day}/{change.weekday or 7}/{_hms(change.minutes)}"
+
+
+def dst_rule(zone: Zone) -> str | None:
+    if zone.dst is None:
+        return None
+    return f"start={_when(zone.dst.start)};end={_when(zone.dst.end)};save={_hms(zone.dst.save)}"
+
+
+def _nme(label: str) -> str:
+    return label.replace(";", ",")  # ';' separates fields inside Extended_Function
+
+
+def key_rows(ctx: dict) -> list[dict]:
+    """Every line key of a shared-key phone: lines first, then BLF/speed dial, the rest cleared."""
+    model: PhoneModel = ctx["model"]
+    if not model.shared_keys:
+        return []
+    pbx = ctx["site"]["pbx"]["address"]
+    rows = [{"n": line["index"], "extension": str(line["index"]), "short": line["extension"], "function": ""}
+            for line in ctx["lines"]]
+    for key in ctx["keys"]:
+        n = len(rows) + 1
+        label = _nme(key["label"])
+        if key["type"] == "blf":
+            function = f"fnc=blf+sd;sub={key['target']}@{pbx};nme={label}"
+            rows.append({"n": n, "extension": "Disabled", "short": label, "function": function})
+        elif key["type"] == "speed_dial":
+            function = f"fnc=sd;ext={key['target']}@$PROXY;nme={label}"
+            rows.append({"n": n, "extension": "Disabled", "short": label, "function": function})
+        else:
+            rows.append({"n": n, "extension": str(key["target"]), "short": label, "function": ""})
+    rows += [{"n": n, "extension": "Disabled", "short": "", "function": ""}
+             for n in range(len(rows) + 1, model.keys + 1)]
+    return rows
+
+
+def profile_rule(ctx: dict, with_credentials: bool) -> str:
+    prov = ctx["site"]["prov"]
+    url = f"{prov['base_url']}/spa$MA.xml"
+    if with_credentials and prov["http_auth"]:
+        return f"[--uid {ctx['http_user']} --pwd {ctx['http_password']}]{url}"
+    return url
+
+
+def vendor_context(ctx: dict) -> dict:
+    zone = ctx["site"]["zone"]
+    codecs = [CODECS[c] for c in ctx["site"]["pbx"]["codecs"] if c in CODECS][:len(CODEC_SLOTS)]
+    return {
+        "ata": ctx["model"].product in ATAS,
+        "time_zone": time_zone(zone.offset),
+        "dst_rule": dst_rule(zone),
+        "codecs": list(zip(CODEC_SLOTS, codecs, strict=False)),
+        "key_rows": key_rows(ctx),
+        "profile_rule": profile_rule(ctx, with_credentials=True),
+    }
+
+
+def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
+    text = env.get_template("cisco/spa.xml.j2").render(d=ctx, v=vendor_context(ctx))
+    return {profile_name(ctx["mac"]): text.encode("utf-8")}
+
+
+def model_files(env: Environment, shared: dict, model: PhoneModel) -> dict[str, bytes]:
+    rule = f"{shared['prov']['base_url']}/spa$MA.xml"
+    text = env.get_template("cisco/spa-bootstrap.cfg.j2").render(site=shared, model=model, profile_rule=rule)
+    return {bootstrap_name(model): text.encode("utf-8")}

@@ -1,0 +1,125 @@
+"""Site + secrets → plain dicts the templates read: one shared per site, one per device.
+
+Everything a template prints comes from here, already in the site's terms (addresses, extensions, secrets);
+vendor modules turn it into their own vocabulary. Building a device context is a few dict lookups, so a
+thousand phones cost milliseconds.
+"""
+
+from ..problems import SiteInvalid
+from ..secrets import Secrets
+from ..site import Site
+from ..site.phones import Phone
+from .registry import MODELS, PhoneModel
+from .timezones import zone
+
+
+def pbx_address(site: Site) -> str:
+    return str(site.pbx.address or site.pbx.host)
+
+
+def provisioning_server(site: Site) -> str:
+    return str(site.provisioning.server or site.pbx.address or site.pbx.host)
+
+
+def http_user(phone: Phone) -> str:
+    """The HTTP user a device fetches its files as: its MAC (the provisioning server's htpasswd uses the same)."""
+    return phone.mac
+
+
+def site_context(site: Site, secrets: Secrets) -> dict:
+    prov = site.provisioning
+    server = provisioning_server(site)
+    http = "http" in prov.protocols
+    scheme = "http" if http else "tftp"
+    port = prov.http_port if http else 69
+    base = f"{scheme}://{server}" + (f":{port}" if http and port != 80 else "")
+    return {
+        "name": site.site.name,
+        "language": site.site.language,
+        "zone": zone(site.site.timezone),
+        "pbx": {
+            "address": pbx_address(site),
+            "port": site.pbx.sip_port,
+            "transport": "udp",
+            "codecs": list(site.pbx.codecs),
+        },
+        "prov": {
+            "server": server,
+            "scheme": scheme,
+            "base_url": base,
+            "http_auth": http and prov.http_auth,
+            "resync_minutes": prov.resync_minutes,
+            "firmware_base": (prov.firmware_url or f"{base}/firmware").rstrip("/"),
+        },
+        "ntp": prov.ntp_server or pbx_address(site),
+        "admin_password": secrets.get("admin", "phones", "password"),
+        "extension_names": {e.number: e.name for e in site.extensions},
+    }
+
+
+def _line(index: int, line, names: dict, secrets: Secrets) -> dict:
+    return {
+        "index": index,
+        "extension": line.extension,
+        "display_name": line.label or names[line.extension],
+        "auth_user": secrets.get("extensions", line.extension, "username"),
+        "password": secrets.get("extensions", line.extension, "password"),
+    }
+
+
+def _key(index: int, key, names: dict, line_of: dict) -> dict:
+    if key.type == "blf":
+        return {"index": index, "type": "blf", "target": key.extension,
+                "label": key.label or names[key.extension]}
+    if key.type == "speed_dial":
+        return {"index": index, "type": "speed_dial", "target": key.number, "label": key.label or key.number}
+    return {"index": index, "type": "line", "target": line_of[key.extension],
+            "label": key.label or names[key.extension]}
+
+
+def device_context(shared: dict, phone: Phone, secrets: Secrets) -> dict:
+    model = MODELS[phone.model]
+    names = shared["extension_names"]
+    lines = [_line(i, line, names, secrets) for i, line in enumerate(phone.lines, 1)]
+    line_of = {line["extension"]: line["index"] for line in lines}
+    keys = [_key(i, key, names, line_of) for i, key in enumerate(phone.keys, 1)]
+    language = phone.language or shared["language"]
+    return {
+        "site": shared,
+        "model": model,
+        "mac": phone.mac,
+        "name": phone.name or (lines[0]["display_name"] if lines else phone.mac),
+        "language": language if (language == "en" or model.russian) else "en",
+        "vlan": phone.vlan,
+        "lines": lines,
+        "keys": keys,
+        "http_user": http_user(phone),
+        "http_password": secrets.get("phones", phone.mac, "http_password"),
+        "firmware_url": f"{shared['prov']['firmware_base']}/{phone.firmware}" if phone.firmware else None,
+    }
+
+
+def check_devices(site: Site, secrets: Secrets) -> None:
+    """Refuse what a device can't hold or what secrets.yml lacks, naming the key, never a value."""
+    problems = []
+    if not secrets.get("admin", "phones", "password"):
+        problems.append("secrets: admin.phones.password: missing (run `pbxctl compile` to generate it)")
+    for index, phone in enumerate(site.phones):
+        model: PhoneModel = MODELS[phone.model]
+        where = f"phones[{index}] ({phone.mac})"
+        if model.shared_keys and len(phone.lines) + len(phone.keys) > model.keys:
+            problems.append(f"{where}: {phone.model} has {model.keys} keys for lines and BLF/speed dial together, "
+                            f"{len(phone.lines)} line(s) + {len(phone.keys)} key(s) given")
+        own = {line.extension for line in phone.lines}
+        for key_index, key in enumerate(phone.keys):
+            if key.type == "line" and key.extension not in own:
+                problems.append(f"{where}.keys[{key_index}]: a line key needs one of this phone's lines, "
+                                f"got '{key.extension}'")
+        for line in phone.lines:
+            for item in ("username", "password"):
+                if not secrets.get("extensions", line.extension, item):
+                    problems.append(f"secrets: extensions.{line.extension}.{item}: missing")
+        if not secrets.get("phones", phone.mac, "http_password"):
+            problems.append(f"secrets: phones.{phone.mac}.http_password: missing")
+    if problems:
+        raise SiteInvalid(sorted(set(problems), key=problems.index))
