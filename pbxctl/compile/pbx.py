@@ -4,6 +4,7 @@ from ..numbers import COUNTRY_PLANS, to_e164
 from ..site import Site
 
 
+
 def dial_pattern(pattern: str) -> str:
     """An E.164 route pattern as an Asterisk extension pattern (+7XXXXXXXXXX → _+7XXXXXXXXXX)."""
     return "_" + pattern if any(c in "XZN." for c in pattern) else pattern
@@ -21,12 +22,40 @@ def _trunk(trunk, country: str) -> dict:
     return data
 
 
-def _outbound_route(route, country: str) -> dict:
+def _presented_number(route, trunk, country: str) -> str | None:
+    """A trunk's own number wins (providers refuse others), then the route's, then the trunk's first DID."""
+    chosen = trunk.caller_id or route.caller_id or (trunk.dids[0] if trunk.dids else None)
+    return to_e164(chosen, country) if chosen else None
+
+
+def _outbound_route(route, site: Site) -> dict:
+    country = site.site.country
+    trunks = {t.name: t for t in site.trunks}
     data = route.model_dump(mode="json", exclude_none=True)
     data["dial_patterns"] = [dial_pattern(p) for p in route.patterns]
     if route.caller_id:
         data["caller_id"] = to_e164(route.caller_id, country)
+    data["legs"] = [
+        {"trunk": name, "type": trunks[name].type, "format": trunks[name].outbound_format.value,
+         "caller_id": _presented_number(route, trunks[name], country), "channels": trunks[name].channels}
+        for name in route.trunks
+    ]
     return data
+
+
+def _minute_before(hhmm: str) -> str:
+    hours, minutes = divmod(int(hhmm[:2]) * 60 + int(hhmm[3:]) - 1, 60)
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def _schedule(schedule, site: Site) -> dict:
+    """Office hours in GotoIfTime's terms: inclusive minute ranges and '&'-joined days."""
+    return {
+        "name": schedule.name,
+        "timezone": schedule.timezone or site.site.timezone,
+        "ranges": [{"time": f"{r.start}-{_minute_before(r.end)}", "days": "&".join(r.days)} for r in schedule.open],
+        "holidays": [d.isoformat() for d in schedule.holidays],
+    }
 
 
 def _inbound_route(route, country: str) -> dict:
@@ -51,12 +80,12 @@ def pbx_vars(site: Site) -> dict:
                               "nsn_length": plan.nsn_length, "international_prefix": plan.international_prefix},
         "asterisk__extensions": [e.model_dump(mode="json", exclude_none=True) for e in site.extensions],
         "asterisk__trunks": [_trunk(t, country) for t in site.trunks],
-        "asterisk__schedules": [s.model_dump(mode="json", by_alias=True, exclude_none=True) for s in site.schedules],
+        "asterisk__schedules": [_schedule(s, site) for s in site.schedules],
         "asterisk__inbound_routes": [_inbound_route(r, country) for r in site.inbound_routes],
         "asterisk__ivrs": [i.model_dump(mode="json", exclude_none=True) for i in site.ivrs],
         "asterisk__ring_groups": [g.model_dump(mode="json", exclude_none=True) for g in site.ring_groups],
         "asterisk__queues": [q.model_dump(mode="json", exclude_none=True) for q in site.queues],
-        "asterisk__outbound_routes": [_outbound_route(r, country) for r in site.outbound_routes],
+        "asterisk__outbound_routes": [_outbound_route(r, site) for r in site.outbound_routes],
         "asterisk__recording": site.recording.model_dump(mode="json"),
         "asterisk__cdr": site.cdr.model_dump(mode="json", exclude_none=True),
         "asterisk__crm": site.crm.model_dump(mode="json") if site.crm else None,
