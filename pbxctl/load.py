@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from .problems import Path, Problem, SiteInvalid
 from .site import Site
+from .site.base import KeyProblem
 from .site.checks import cross_check
 
 SECRET_KEYS = {"password", "secret", "pin", "passwd", "token", "api_key"}
@@ -27,6 +28,9 @@ def _walk(node: yaml.Node, path: Path, marks: dict, duplicates: list) -> None:
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                # a list or mapping as a key: no site key looks like that; the model reports it
+                continue
             key = key_node.value
             if key in seen:
                 duplicates.append(Problem((*path, key), "key appears twice"))
@@ -67,21 +71,32 @@ def _plain_secrets(data: object, path: Path = ()) -> list[Problem]:
     return found
 
 
+def _message(item: dict) -> tuple[Path, str]:
+    """pydantic's error as a path into the file and a message written for the person editing it."""
+    # discriminated unions add the tag to the path ("sip_register"); it isn't a key in the file
+    loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in {"sip_register", "sip_ip",
+                                                                              "gsm_dongle"}))
+    kind, ctx, value = item["type"], item.get("ctx") or {}, item.get("input")
+    if kind == "extra_forbidden":
+        return loc, "unknown key"
+    if kind == "missing":
+        return loc, "required key is missing"
+    if kind == "value_error" and isinstance(ctx.get("error"), KeyProblem):
+        return (*loc, ctx["error"].key), str(ctx["error"])
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        return loc, f"expected text, got the number {value}; put it in quotes (YAML reads 0101 as 65)"
+    if kind == "string_pattern_mismatch":
+        return loc, f"'{value}' does not match the pattern {ctx.get('pattern')}"
+    if kind == "union_tag_not_found":
+        return (*loc, ctx.get("discriminator", "").strip("'")), "required key is missing"
+    if kind == "union_tag_invalid":
+        return (*loc, ctx.get("discriminator", "").strip("'")), (f"'{ctx.get('tag')}' is not one of "
+                                                                 f"{ctx.get('expected_tags')}")
+    return loc, item["msg"].removeprefix("Value error, ")
+
+
 def _pydantic_problems(error: ValidationError) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        # discriminated unions add the tag to the path ("sip_register"); it isn't a key in the file
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in {"sip_register", "sip_ip",
-                                                                                  "gsm_dongle"}))
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif item["type"] == "missing":
-            message = "required key is missing"
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        problems.append(Problem(loc, message))
-    return problems
+    return [Problem(*_message(item)) for item in error.errors()]
 
 
 def _position(marks: dict[Path, tuple[int, int]], path: Path) -> tuple[int, int]:
@@ -106,6 +121,8 @@ def load_site(file: FsPath) -> Site:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise SiteInvalid([f"{file}: cannot read: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        raise SiteInvalid([f"{file}: not UTF-8 text (byte {error.start}); save it as UTF-8"]) from None
     try:
         located = parse_located(text)
     except yaml.MarkedYAMLError as error:

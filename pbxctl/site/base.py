@@ -10,6 +10,14 @@ TARGET_RE = re.compile(r"^(extension|group|queue|ivr|voicemail):[A-Za-z0-9_.-]+$
 NAME_RE = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
+class KeyProblem(ValueError):
+    """A model-level check that is about one key: the loader reports it at that key, not at its parent."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 class Model(BaseModel):
     """Every section rejects unknown keys: a typo must fail loudly, not be ignored."""
 

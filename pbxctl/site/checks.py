@@ -184,7 +184,9 @@ def _phones(site: Site) -> Iterator[Problem]:
                 yield Problem(("phones", index, "lines", line_index, "extension"),
                               f"extension '{line.extension}' is not defined")
         for key_index, key in enumerate(phone.keys):
-            if key.type == "blf" and key.extension not in extensions:
+            if key.type == "blf" and key.extension is None:
+                yield Problem(("phones", index, "keys", key_index, "extension"), "a BLF key needs an extension")
+            elif key.type == "blf" and key.extension not in extensions:
                 yield Problem(("phones", index, "keys", key_index, "extension"),
                               f"BLF key needs a defined extension, got '{key.extension}'")
             if key.type == "speed_dial" and not key.number:

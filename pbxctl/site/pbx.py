@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Model
+from .base import KeyProblem, Model
 
 Codec = Literal["alaw", "ulaw", "g722", "g729", "opus", "gsm"]
 
@@ -17,7 +17,7 @@ class RtpPorts(Model):
     @model_validator(mode="after")
     def _ordered(self) -> "RtpPorts":
         if self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be above start ({self.start})")
+            raise KeyProblem("end", f"end ({self.end}) must be above start ({self.start})")
         return self
 
 

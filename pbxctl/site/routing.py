@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import ExtensionNumber, Model, Name, Target, TimeOfDay
+from .base import ExtensionNumber, KeyProblem, Model, Name, Target, TimeOfDay
 from .extensions import RecordingPolicy
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -19,7 +19,7 @@ class TimeRange(Model):
     @model_validator(mode="after")
     def _ordered(self) -> "TimeRange":
         if self.end <= self.start:
-            raise ValueError(f"'to' ({self.end}) must be after 'from' ({self.start})")
+            raise KeyProblem("to", f"'to' ({self.end}) must be after 'from' ({self.start})")
         return self
 
 

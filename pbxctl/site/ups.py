@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import Model
+from .base import KeyProblem, Model
 
 
 class ShutdownPolicy(Model):
@@ -14,9 +14,9 @@ class ShutdownPolicy(Model):
     @model_validator(mode="after")
     def _minutes_match(self) -> "ShutdownPolicy":
         if self.when == "on_battery_for" and self.minutes is None:
-            raise ValueError("'minutes' is required when 'when' is on_battery_for")
+            raise KeyProblem("minutes", "'minutes' is required when 'when' is on_battery_for")
         if self.when == "low_battery" and self.minutes is not None:
-            raise ValueError("'minutes' only applies when 'when' is on_battery_for")
+            raise KeyProblem("minutes", "'minutes' only applies when 'when' is on_battery_for")
         return self
 
 
@@ -43,6 +43,6 @@ class Ups(Model):
     @model_validator(mode="after")
     def _delays(self) -> "Ups":
         if self.offdelay >= self.ondelay:
-            raise ValueError(f"offdelay ({self.offdelay}) must be below ondelay ({self.ondelay}), or the UPS "
-                             "may restore power before it has cut it")
+            raise KeyProblem("offdelay", f"offdelay ({self.offdelay}) must be below ondelay ({self.ondelay}), "
+                             "or the UPS may restore power before it has cut it")
         return self
