@@ -321,9 +321,11 @@ PLAYBOOK = """
 """
 
 
-def _playbook(tmp_path: Path, server: RouterOSApiServer, *args: str) -> dict:
+def _playbook(tmp_path: Path, server: RouterOSApiServer, *args: str, playbook: str = PLAYBOOK) -> dict:
     routeros = {"hostname": server.host, "port": server.port, "username": USERNAME, "password": PASSWORD}
-    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    if server.cert_path is not None:
+        routeros.update(tls=True, ca_path=str(server.cert_path))
+    (tmp_path / "play.yml").write_text(playbook)
     (tmp_path / "vars.json").write_text(json.dumps({"routeros": routeros}))
     env = {
         **os.environ,
@@ -410,3 +412,12 @@ def test_api_modify_reorders_and_prunes_only_its_own_entries(tmp_path, routeros_
     assert comments == ["clamp MSS on WAN", "pbxctl: sip", "pbxctl: voip packets", "cameras"]
     assert "cameras" in comments and "pbxctl: stale" not in comments
     assert "/ip/firewall/mangle/move" in routeros_server.commands()
+
+
+def test_modules_connect_over_api_ssl(tmp_path, routeros_tls_server):
+    info_only = (
+        PLAYBOOK[: PLAYBOOK.index("    - name: Trunk addresses")] + PLAYBOOK[PLAYBOOK.index("    - name: Read back") :]
+    )
+    run = _playbook(tmp_path, routeros_tls_server, playbook=info_only)
+    assert run["plays"][0]["tasks"][1]["hosts"]["localhost"]["owned.result"] == []
+    assert "/ip/firewall/mangle/print" in routeros_tls_server.commands()
