@@ -14,6 +14,7 @@ from .timezones import Change, Zone
 CODECS = {"alaw": "G711a", "ulaw": "G711u", "g722": "G722", "g729": "G729a"}
 CODEC_SLOTS = ("Preferred_Codec", "Second_Preferred_Codec", "Third_Preferred_Codec")
 ATAS = {"SPA112", "SPA122"}  # analogue ports, no screen, keys or VLAN page
+ATA_CODECS = {"alaw", "ulaw", "g729"}  # SPA112/122 have no G.722
 
 
 def bootstrap_name(model: PhoneModel) -> str:
@@ -83,9 +84,11 @@ def profile_rule(ctx: dict, with_credentials: bool) -> str:
 
 def vendor_context(ctx: dict) -> dict:
     zone = ctx["site"]["zone"]
-    codecs = [CODECS[c] for c in ctx["site"]["pbx"]["codecs"] if c in CODECS][:len(CODEC_SLOTS)]
+    ata = ctx["model"].product in ATAS
+    usable = [c for c in ctx["site"]["pbx"]["codecs"] if c in CODECS and (c in ATA_CODECS or not ata)]
+    codecs = [CODECS[c] for c in usable][:len(CODEC_SLOTS)]
     return {
-        "ata": ctx["model"].product in ATAS,
+        "ata": ata,
         "time_zone": time_zone(zone.offset),
         "dst_rule": dst_rule(zone),
         "codecs": list(zip(CODEC_SLOTS, codecs, strict=False)),
