@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .compile import compile_site
 from .load import load_site
@@ -23,7 +24,7 @@ VaultOpt = Annotated[Path | None, typer.Option("--vault-password-file", help="en
 
 def fail(lines: list[str]) -> None:
     for line in lines:
-        err.print(f"[red]{line}[/red]", soft_wrap=True)
+        err.print(f"[red]{escape(line)}[/red]", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -59,9 +60,83 @@ def schema(output: Annotated[Path | None, typer.Option("-o", "--output")] = None
         typer.echo(schema_text(), nl=False)
 
 
+PLAYBOOKS = {"all": "site.yml", "pbx": "pbx.yml", "phones": "provisioning.yml", "router": "router.yml",
+             "ups": "ups.yml"}
+OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups (default: everything)")]
+LabOpt = Annotated[bool, typer.Option("--lab", help="apply to the local lab machines instead of the site's")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON summary on stdout, for CI")]
+
+
+def _compile_for_run(site: Path, lab: bool, vault_password_file: Path | None, only: str):
+    from .targets import lab_retarget
+
+    if only not in PLAYBOOKS:
+        fail([f"--only: '{only}' is not one of {', '.join(PLAYBOOKS)}"])
+    try:
+        return compile_site(site, None, vault_password_file, lab_retarget() if lab else None)
+    except SiteInvalid as error:
+        fail(error.lines)
+
+
+def _summary(result, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+        return
+    for host, counts in sorted(result.stats.items()):
+        colour = "red" if counts.get("failures") or counts.get("unreachable") else "green"
+        out.print(f"[{colour}]{host}[/]: ok={counts.get('ok', 0)} changed={counts.get('changed', 0)} "
+                  f"failed={counts.get('failures', 0)} unreachable={counts.get('unreachable', 0)}")
+    for failure in result.failures:
+        err.print(f"[red]failed: {failure['host']}: {failure['task']}: {escape(failure['message'])}[/]", soft_wrap=True)
+    out.print(f"{result.seconds:.1f} s")
+
+
+@app.command()
+def apply(site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
+          vault_password_file: VaultOpt = None) -> None:
+    """Compile the site and make its machines match it."""
+    from .run import run_playbook
+
+    compiled = _compile_for_run(site, lab, vault_password_file, only)
+    result = run_playbook(compiled, PLAYBOOKS[only], quiet=json_output)
+    _summary(result, json_output)
+    raise typer.Exit(result.returncode)
+
+
+@app.command()
+def plan(site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
+         vault_password_file: VaultOpt = None) -> None:
+    """Show what apply would change (check mode with diffs); changes nothing."""
+    from .plan import print_plan
+    from .run import run_playbook
+
+    compiled = _compile_for_run(site, lab, vault_password_file, only)
+    result = run_playbook(compiled, PLAYBOOKS[only], check=True, quiet=True)
+    if json_output:
+        _summary(result, True)
+    else:
+        print_plan(result, out)
+    raise typer.Exit(result.returncode)
+
+
 def main() -> None:
     app()
 
+
+def _mount_sub_apps() -> None:
+    from .lab.cli import lab_app
+
+    app.add_typer(lab_app, name="lab", help="Throw-away local servers (systemd-nspawn) standing in for a site's.")
+    try:
+        from .phones.cli import phones_app
+    except ImportError:
+        return
+    app.add_typer(phones_app, name="phones", help="Phone and gateway provisioning files.")
+
+
+_mount_sub_apps()
 
 secrets_app = typer.Typer(help="Secrets kept in secrets.yml beside the site file.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")

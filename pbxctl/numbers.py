@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -22,6 +23,7 @@ class CountryPlan:
     trunk_prefix: str  # dialled before a national number inside the country
     nsn_length: int  # length of the national significant number
     international_prefix: str  # dialled before a foreign country code
+    fixed_length: bool = True  # every national number has nsn_length digits (not so in DE, GB)
 
 
 COUNTRY_PLANS: dict[str, CountryPlan] = {
@@ -29,17 +31,24 @@ COUNTRY_PLANS: dict[str, CountryPlan] = {
     "KZ": CountryPlan("7", "8", 10, "810"),
     "BY": CountryPlan("375", "8", 9, "810"),
     "UA": CountryPlan("380", "0", 9, "00"),
-    "GB": CountryPlan("44", "0", 10, "00"),
-    "DE": CountryPlan("49", "0", 10, "00"),
+    "GB": CountryPlan("44", "0", 10, "00", fixed_length=False),
+    "DE": CountryPlan("49", "0", 10, "00", fixed_length=False),
     "US": CountryPlan("1", "1", 10, "011"),
 }
 
 
-def to_e164(number: str, country: str) -> str:
-    """Normalise a number written in any of the country's usual forms; raise ValueError if it can't be."""
+@lru_cache(maxsize=65536)
+def to_e164(number: str, country: str, fmt: NumberFormat | None = None) -> str:
+    """Normalise a number written in any of the country's usual forms; raise ValueError if it can't be.
+
+    With `fmt` (how a trunk is known to send numbers) the form is not guessed: this is the exact inverse of
+    format_number, foreign numbers included.
+    """
     plan = COUNTRY_PLANS[country]
     digits = re.sub(r"[\s()\-.]", "", number)
-    if digits.startswith("+"):
+    if fmt is not None and not digits.startswith("+"):
+        result = _from_format(digits, plan, fmt)
+    elif digits.startswith("+"):
         result = digits
     elif digits.startswith(plan.international_prefix) and len(digits) > len(plan.international_prefix) + 7:
         result = "+" + digits[len(plan.international_prefix):]
@@ -51,10 +60,25 @@ def to_e164(number: str, country: str) -> str:
         result = "+" + plan.code + digits
     else:
         result = digits
-    if not E164_RE.match(result):
+    domestic = result.startswith("+" + plan.code)
+    if not E164_RE.match(result) or (domestic and plan.fixed_length
+                                     and len(result) != 1 + len(plan.code) + plan.nsn_length):
         raise ValueError(f"'{number}' is not a valid phone number for {country} (expected E.164 like "
                          f"+{plan.code}{'9' * plan.nsn_length})")
     return result
+
+
+def _from_format(digits: str, plan: CountryPlan, fmt: NumberFormat) -> str:
+    if fmt is NumberFormat.international:
+        return "+" + digits
+    if fmt is NumberFormat.e164:
+        return digits  # no '+': not E.164, refused by the caller
+    if digits.startswith(plan.international_prefix):
+        return "+" + digits[len(plan.international_prefix):]
+    if fmt is NumberFormat.national:
+        return "+" + plan.code + digits.removeprefix(plan.trunk_prefix) if digits.startswith(
+            plan.trunk_prefix) else digits
+    return "+" + plan.code + digits
 
 
 def format_number(e164: str, fmt: NumberFormat, country: str) -> str:

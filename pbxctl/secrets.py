@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 from ansible.constants import DEFAULT_VAULT_ID_MATCH
+from ansible.errors import AnsibleError
 from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
 
 from .problems import SiteInvalid
@@ -42,6 +43,7 @@ class Secrets:
     """What secrets.yml holds; sections mirror the site file."""
 
     data: dict = field(default_factory=dict)
+    encrypted: bool = False  # as read from disk
 
     def section(self, name: str) -> dict:
         return self.data.setdefault(name, {})
@@ -53,21 +55,33 @@ class Secrets:
         return entry[item]
 
     def get(self, section: str, key: str, item: str) -> str | None:
-        return (self.data.get(section) or {}).get(key, {}).get(item)
+        entry = (self.data.get(section) or {}).get(key)
+        return entry.get(item) if isinstance(entry, dict) else None
 
 
 def read_secrets(path: Path, password_file: Path | None) -> Secrets:
     if not path.exists():
         return Secrets()
     raw = path.read_bytes()
-    if is_encrypted(raw):
+    encrypted = is_encrypted(raw)
+    if encrypted:
         if password_file is None:
             raise SiteInvalid([f"{path}: is vault-encrypted; give --vault-password-file or set {VAULT_ENV}"])
-        raw = _vault(password_file).decrypt(raw)
-    data = yaml.safe_load(raw) or {}
+        try:
+            raw = _vault(password_file).decrypt(raw)
+        except OSError as error:
+            raise SiteInvalid([f"{password_file}: cannot read the vault password: {error.strerror}"]) from None
+        except AnsibleError:
+            raise SiteInvalid([f"{path}: cannot decrypt with the password in {password_file}"]) from None
+    try:
+        data = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1:1"
+        raise SiteInvalid([f"{path}:{where}: YAML syntax: {getattr(error, 'problem', None) or error}"]) from None
     if not isinstance(data, dict):
         raise SiteInvalid([f"{path}:1:1: secrets file must be a mapping"])
-    return Secrets(data)
+    return Secrets(data, encrypted)
 
 
 def write_secrets(path: Path, secrets: Secrets, password_file: Path | None) -> None:

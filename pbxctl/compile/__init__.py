@@ -68,7 +68,8 @@ def load_with_secrets(site_file: Path, vault_option: Path | None = None,
     if missing:
         raise SiteInvalid([f"{path}: {key}: missing; add it (or run `pbxctl secrets set {site_file} {key}`)"
                            for key in missing])
-    if added:
+    if added or (password_file and not secrets.encrypted):
+        # a plain secrets.yml (say, from `secrets set` without a vault password) is encrypted once one is given
         write_secrets(path, secrets, password_file)
     return site, secrets, password_file
 

@@ -4,7 +4,6 @@ from ..numbers import COUNTRY_PLANS, to_e164
 from ..site import Site
 
 
-
 def dial_pattern(pattern: str) -> str:
     """An E.164 route pattern as an Asterisk extension pattern (+7XXXXXXXXXX → _+7XXXXXXXXXX)."""
     return "_" + pattern if any(c in "XZN." for c in pattern) else pattern
