@@ -1,0 +1,75 @@
+"""Writing files, refusing what can't be rendered, and the Eltex archive."""
+
+import io
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+from jinja2 import StrictUndefined
+
+from pbxctl.load import load_site
+from pbxctl.phones.render import environment, render_phones, write_phones
+from pbxctl.problems import SiteInvalid
+from pbxctl.secrets import read_secrets
+
+from .helpers import CASES_DIR, render_case
+
+
+def _office():
+    directory = CASES_DIR / "office"
+    return load_site(directory / "site.yml"), read_secrets(directory / "secrets.yml", None)
+
+
+def test_write_phones_writes_every_file_0640(tmp_path):
+    site, secrets = _office()
+    written = write_phones(site, secrets, tmp_path / "phones")
+    assert sorted(str(p.relative_to(tmp_path / "phones")) for p in written) == sorted(render_case("office"))
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+        assert path.read_bytes() == render_case("office")[str(path.relative_to(tmp_path / "phones"))]
+    assert not list((tmp_path / "phones").rglob("*.tmp"))
+
+
+def test_missing_secrets_are_named_never_printed():
+    site, secrets = _office()
+    del secrets.data["extensions"]["101"]["password"]
+    del secrets.data["phones"]["080023a10004"]
+    with pytest.raises(SiteInvalid) as raised:
+        render_phones(site, secrets)
+    assert "secrets: extensions.101.password: missing" in raised.value.lines
+    assert "secrets: phones.080023a10004.http_password: missing" in raised.value.lines
+    leaked = [v for e in secrets.data["extensions"].values() for v in e.values() if len(v) > 8]
+    assert not any(value in "\n".join(raised.value.lines) for value in leaked)
+
+
+def test_shared_keys_overflow_is_refused():
+    site, secrets = _office()
+    phone = next(p for p in site.phones if p.model == "cisco-spa504g")
+    phone.keys = phone.keys + phone.keys[:1]  # 1 line + 4 keys on a 4-key phone
+    with pytest.raises(SiteInvalid, match="4 keys for lines and BLF"):
+        render_phones(site, secrets)
+
+
+def test_templates_are_strict():
+    assert environment().undefined is StrictUndefined
+
+
+def test_eltex_archive_is_a_plain_deterministic_tar_gz():
+    data = render_case("office")["eltex/a8f94be00007.tar.gz"]
+    assert data[:2] == b"\x1f\x8b" and data[4:8] == b"\0\0\0\0", "gzip without a timestamp"
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        (member,) = tar.getmembers()
+        assert (member.name, member.mtime, member.uid, member.mode) == ("pbxctl.cfg", 0, 0, 0o640)
+        text = tar.extractfile(member).read().decode()
+    assert "fxs.2.user=115" in text and "autoupdate.username=a8f94be00007" in text
+
+
+def test_example_office_renders():
+    from pbxctl.secrets import Secrets, fill_generated
+
+    site = load_site(Path(__file__).parents[2] / "inventories" / "example-office" / "site.yml")
+    secrets = Secrets()
+    fill_generated(site, secrets)
+    files = render_phones(site, secrets)
+    assert "spa502G.cfg" in files and "Config080023A10005.cfg" in files
