@@ -1,0 +1,39 @@
+"""`phones render` through Typer: files written, secrets created once, errors as red lines and exit 1."""
+
+import shutil
+
+from typer.testing import CliRunner
+
+from pbxctl.phones.cli import phones_app
+
+from .helpers import CASES_DIR, render_case
+
+runner = CliRunner()
+
+
+def test_render_writes_the_case_files(tmp_path):
+    site_dir = tmp_path / "office"
+    shutil.copytree(CASES_DIR / "office", site_dir, ignore=shutil.ignore_patterns("expected"))
+    result = runner.invoke(phones_app, ["render", str(site_dir / "site.yml"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "rendered 12 files for 7 devices" in result.output
+    for name, data in render_case("office").items():
+        assert (tmp_path / "out" / name).read_bytes() == data
+
+
+def test_render_creates_missing_secrets(tmp_path):
+    site_dir = tmp_path / "office"
+    site_dir.mkdir()
+    shutil.copy(CASES_DIR / "office" / "site.yml", site_dir / "site.yml")
+    result = runner.invoke(phones_app, ["render", str(site_dir / "site.yml"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (site_dir / "secrets.yml").exists()
+    assert "password" not in result.output
+
+
+def test_invalid_site_is_reported_and_exits_1(tmp_path):
+    bad = tmp_path / "site.yml"
+    bad.write_text("site: {name: x}\npbx: {host: 1.2.3.4}\nphones:\n  - {mac: zz, model: nope, lines: []}\n")
+    result = runner.invoke(phones_app, ["render", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "phones[0].mac" in result.output and "Traceback" not in result.output
