@@ -29,7 +29,7 @@ class CountryPlan:
 COUNTRY_PLANS: dict[str, CountryPlan] = {
     "RU": CountryPlan("7", "8", 10, "810"),
     "KZ": CountryPlan("7", "8", 10, "810"),
-    "BY": CountryPlan("375", "8", 9, "810"),
+    "BY": CountryPlan("375", "80", 9, "810"),  # 8 029 123-45-67
     "UA": CountryPlan("380", "0", 9, "00"),
     "GB": CountryPlan("44", "0", 10, "00", fixed_length=False),
     "DE": CountryPlan("49", "0", 10, "00", fixed_length=False),
