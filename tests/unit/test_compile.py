@@ -1,0 +1,261 @@
+"""Compile: deterministic output, generated secrets kept apart and stable, vault, missing secrets, retarget."""
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.constants import DEFAULT_VAULT_ID_MATCH
+from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
+
+from pbxctl.cli import app
+from pbxctl.compile import Retarget, compile_site, secrets_path
+from pbxctl.compile.retarget import retarget
+from pbxctl.load import load_site
+from pbxctl.problems import SiteInvalid
+from pbxctl.secrets import Secrets, missing_external, read_secrets
+
+from .conftest import copy_example
+
+PLAIN_FILES = ("inventory.yml", "vars.yml", "secrets.yml")
+
+
+def set_external_secrets(runner, site_file: Path, vault: Path | None = None) -> dict[str, str]:
+    """Provider and router passwords, stored the way a user does: `pbxctl secrets set` reading stdin."""
+    values = {}
+    for key in missing_external(load_site(site_file), Secrets()):
+        values[key] = f"given-{key.replace('.', '-')}"
+        args = ["secrets", "set", str(site_file), key] + (["--vault-password-file", str(vault)] if vault else [])
+        result = runner.invoke(app, args, input=values[key] + "\n")
+        assert result.exit_code == 0, result.output
+    return values
+
+
+@pytest.fixture
+def office(tmp_path, runner) -> Path:
+    site_file = copy_example("example-office", tmp_path)
+    set_external_secrets(runner, site_file)
+    return site_file
+
+
+@pytest.fixture
+def vault_file(tmp_path) -> Path:
+    path = tmp_path / "vault-pass"
+    path.write_text("correct horse battery staple\n")
+    return path
+
+
+def vault_text(path: Path, password_file: Path) -> str:
+    vault = VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password_file.read_bytes().strip()))])
+    return vault.decrypt(path.read_bytes()).decode()
+
+
+def test_compile_is_deterministic(office, tmp_path):
+    compile_site(office, tmp_path / "one")
+    compile_site(office, tmp_path / "two")
+    for name in PLAIN_FILES:
+        first, second = (tmp_path / "one" / name).read_bytes(), (tmp_path / "two" / name).read_bytes()
+        assert first == second, name
+        assert first.startswith(b"---\n")
+
+
+def test_generated_secrets_are_kept_private_long_and_stable(office, tmp_path):
+    assert set(yaml.safe_load(secrets_path(office).read_text())) == {"trunks", "router"}
+    compile_site(office, tmp_path / "one")
+    site_secrets = secrets_path(office)
+    assert stat.S_IMODE(site_secrets.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "one" / "secrets.yml").stat().st_mode) == 0o600
+    first = yaml.safe_load(site_secrets.read_text())
+    site = load_site(office)
+    passwords = {e.number: first["extensions"][e.number]["password"] for e in site.extensions}
+    assert len(passwords) == 20
+    assert all(len(p) >= 32 for p in passwords.values())
+    assert len(set(passwords.values())) == len(passwords)
+    # the provider passwords given by the user are still there
+    assert first["trunks"]["city"]["password"] == "given-trunks-city-password"
+    compile_site(office, tmp_path / "two")
+    assert yaml.safe_load(site_secrets.read_text()) == first
+    role = yaml.safe_load((tmp_path / "two" / "secrets.yml").read_text())
+    assert role["asterisk__extension_secrets"]["101"]["password"] == passwords["101"]
+    assert role["asterisk__trunk_secrets"]["city"] == "given-trunks-city-password"
+
+
+def test_no_secret_reaches_vars_or_inventory(office, tmp_path):
+    compile_site(office, tmp_path / "out")
+    secrets = yaml.safe_load(secrets_path(office).read_text())
+    values = [v for section in secrets.values() for entry in section.values() for v in entry.values()
+              if len(str(v)) > 6]  # voicemail PINs are short enough to appear by chance
+    assert len(values) > 40
+    for name in ("vars.yml", "inventory.yml"):
+        text = (tmp_path / "out" / name).read_text()
+        leaked = [v for v in values if v in text]
+        assert not leaked, f"{name} carries secrets"
+
+
+def test_vault_encrypts_site_and_role_secrets(office, tmp_path, vault_file):
+    compiled = compile_site(office, tmp_path / "out", vault_file)
+    site_secrets = secrets_path(office)
+    assert is_encrypted(site_secrets.read_bytes())
+    assert site_secrets.read_bytes().startswith(b"$ANSIBLE_VAULT;1.1;AES256")
+    plain = yaml.safe_load(vault_text(site_secrets, vault_file))
+    password = plain["extensions"]["101"]["password"]
+    assert len(password) >= 32
+    role_file = compiled.out_dir / "secrets.yml"
+    assert is_encrypted(role_file.read_bytes())
+    assert stat.S_IMODE(role_file.stat().st_mode) == 0o600
+    assert yaml.safe_load(vault_text(role_file, vault_file))["asterisk__extension_secrets"]["101"]["password"] == (
+        password)
+    for path in (site_secrets, role_file, compiled.out_dir / "vars.yml", compiled.out_dir / "inventory.yml"):
+        text = path.read_text()
+        assert password not in text and "given-trunks-city-password" not in text, path.name
+    # a second compile decrypts, keeps the secrets and leaves the file encrypted
+    compile_site(office, tmp_path / "again", vault_file)
+    assert yaml.safe_load(vault_text(site_secrets, vault_file)) == plain
+
+
+def test_vault_password_from_environment(office, tmp_path, vault_file, monkeypatch):
+    monkeypatch.setenv("PBXCTL_VAULT_PASSWORD_FILE", str(vault_file))
+    compile_site(office, tmp_path / "out")
+    assert is_encrypted(secrets_path(office).read_bytes())
+
+
+def test_ansible_vault_cli_decrypts(office, tmp_path, vault_file):
+    import subprocess
+    import sys
+
+    compile_site(office, tmp_path / "out", vault_file)
+    tool = Path(sys.executable).with_name("ansible-vault")
+    if not tool.exists():
+        pytest.skip("ansible-vault is not installed beside this Python")
+    shown = subprocess.run([str(tool), "view", "--vault-password-file", str(vault_file), str(secrets_path(office))],
+                           capture_output=True, text=True, check=True)
+    assert yaml.safe_load(shown.stdout)["trunks"]["city"]["password"] == "given-trunks-city-password"
+
+
+def test_plain_secrets_are_encrypted_once_a_vault_password_is_given(office, tmp_path, vault_file):
+    compile_site(office, tmp_path / "plain")  # every secret generated: nothing new to add below
+    before = yaml.safe_load(secrets_path(office).read_text())
+    compile_site(office, tmp_path / "vaulted", vault_file)
+    assert is_encrypted(secrets_path(office).read_bytes())
+    assert yaml.safe_load(vault_text(secrets_path(office), vault_file)) == before
+
+
+def test_vaulted_secrets_without_password(office, tmp_path, vault_file, runner):
+    compile_site(office, tmp_path / "out", vault_file)
+    with pytest.raises(SiteInvalid) as raised:
+        compile_site(office, tmp_path / "again")
+    assert raised.value.lines == [f"{secrets_path(office)}: is vault-encrypted; give --vault-password-file or set "
+                                  "PBXCTL_VAULT_PASSWORD_FILE"]
+    assert not (tmp_path / "again").exists()
+    result = runner.invoke(app, ["compile", str(office), "-o", str(tmp_path / "cli")])
+    assert result.exit_code == 1 and "is vault-encrypted" in result.output and "Traceback" not in result.output
+
+
+def test_vaulted_secrets_with_wrong_password(office, tmp_path, vault_file):
+    compile_site(office, tmp_path / "out", vault_file)
+    wrong = tmp_path / "wrong-pass"
+    wrong.write_text("not it\n")
+    with pytest.raises(SiteInvalid, match="cannot decrypt with the password in"):
+        read_secrets(secrets_path(office), wrong)
+
+
+def test_broken_secrets_file(tmp_path):
+    path = tmp_path / "secrets.yml"
+    path.write_text("trunks:\n  city: {password: [unclosed\n")
+    with pytest.raises(SiteInvalid, match=r"secrets.yml:\d+:\d+: YAML syntax"):
+        read_secrets(path, None)
+    path.write_text("- a list\n")
+    with pytest.raises(SiteInvalid, match="secrets file must be a mapping"):
+        read_secrets(path, None)
+
+
+def test_missing_trunk_password_names_the_key_and_writes_nothing(tmp_path, runner):
+    site_file = copy_example("example-office", tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(SiteInvalid) as raised:
+        compile_site(site_file, out)
+    lines = raised.value.lines
+    assert f"{secrets_path(site_file)}: trunks.calltrack.password: missing; add it (or run `pbxctl secrets set " \
+           f"{site_file} trunks.calltrack.password`)" in lines
+    assert any("router.api.password" in line for line in lines)
+    assert len(lines) == 6  # five providers and the router
+    assert not out.exists()
+    result = runner.invoke(app, ["compile", str(site_file), "-o", str(out)])
+    assert result.exit_code == 1 and "trunks.cheap.password: missing" in result.output
+    assert not out.exists()
+
+
+def test_secrets_set_refuses_empty_value_and_bad_key(office, runner):
+    result = runner.invoke(app, ["secrets", "set", str(office), "trunks.city.password"], input="\n")
+    assert result.exit_code == 1 and "empty value refused" in result.output
+    result = runner.invoke(app, ["secrets", "set", str(office), "trunks.city"], input="x\n")
+    assert result.exit_code == 1 and "expected section.name.item" in result.output
+
+
+LAB = Retarget(pbx_host="10.77.0.2", ssh_private_key="/tmp/lab/id_ed25519", lab_network="10.77.0.0/24",
+               carrier_host="10.77.0.3", apt_proxy="http://10.77.0.1:3142", router_host="127.0.0.1",
+               router_port=18728)
+
+
+def _leaves(data, path=()):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(data, list) and data and all(isinstance(i, dict) for i in data):
+        for index, value in enumerate(data):
+            yield from _leaves(value, (*path, index))
+    else:
+        yield path, data
+
+
+def _generic(path: tuple) -> tuple:
+    return tuple("*" if isinstance(p, int) else p for p in path)
+
+
+def test_retarget_changes_only_hosts_and_proxy():
+    site = load_site(Path(__file__).resolve().parents[2] / "inventories/example-office/site.yml")
+    before = site.model_dump(mode="json")
+    moved = retarget(site, LAB)
+    assert site.model_dump(mode="json") == before, "retarget must not change the site it was given"
+    after = dict(_leaves(moved.model_dump(mode="json")))
+    changed = {_generic(path) for path, value in _leaves(before) if after.get(path) != value}
+    allowed = {("pbx", "host"), ("pbx", "address"), ("pbx", "public_address"), ("pbx", "local_networks"),
+               ("site", "apt_proxy"), ("provisioning", "server"), ("trunks", "*", "host"), ("trunks", "*", "port"),
+               ("trunks", "*", "transport"), ("trunks", "*", "match"), ("router", "host"), ("router", "api_port"),
+               ("router", "tls")}
+    assert changed <= allowed, changed - allowed
+    assert {("pbx", "host"), ("trunks", "*", "host"), ("router", "host")} <= changed
+    assert moved.pbx.host == "10.77.0.2" and str(moved.pbx.address) == "10.77.0.2"
+    assert all(t.host == "10.77.0.3" for t in moved.trunks)
+    assert (moved.router.host, moved.router.api_port) == ("127.0.0.1", 18728)
+    assert str(moved.site.apt_proxy) == "http://10.77.0.1:3142/"
+
+
+def test_retarget_without_lab_router_drops_the_router():
+    site = load_site(Path(__file__).resolve().parents[2] / "inventories/example-office/site.yml")
+    moved = retarget(site, Retarget(pbx_host="10.77.0.2", ssh_private_key="k", lab_network="10.77.0.0/24"))
+    assert moved.router is None and site.router is not None
+    assert [t.host for t in moved.trunks] == [t.host for t in site.trunks]
+
+
+def test_lab_compile_invents_provider_passwords_only_for_the_lab(tmp_path, runner):
+    site_file = copy_example("example-office", tmp_path)
+    result = runner.invoke(app, ["secrets", "set", str(site_file), "router.api.password"], input="lab-router\n")
+    assert result.exit_code == 0, result.output
+    compiled = compile_site(site_file, tmp_path / "lab", target=LAB)
+    inventory = yaml.safe_load((compiled.out_dir / "inventory.yml").read_text())
+    pbx = inventory["all"]["children"]["pbx"]["hosts"]["example-office-pbx"]
+    assert pbx["ansible_host"] == "10.77.0.2"
+    assert pbx["ansible_ssh_private_key_file"] == "/tmp/lab/id_ed25519"
+    kept = yaml.safe_load(secrets_path(site_file).read_text())
+    assert "trunks" not in kept and set(kept["lab_trunks"]) == {"calltrack", "city", "city2", "regional", "cheap"}
+    # a real compile still asks for the real passwords
+    with pytest.raises(SiteInvalid, match="trunks.city.password: missing"):
+        compile_site(site_file, tmp_path / "real")
+
+
+def test_output_directory_is_private(office, tmp_path):
+    compiled = compile_site(office, tmp_path / "out")
+    assert stat.S_IMODE(os.stat(compiled.out_dir).st_mode) == 0o750
+    assert {p.name for p in compiled.files} >= set(PLAIN_FILES)
