@@ -74,11 +74,16 @@ def key_rows(ctx: dict) -> list[dict]:
     return rows
 
 
+def _arg(text: str) -> str:
+    # generated credentials are letters and digits; anything else set by hand goes in quotes
+    return text if text.isalnum() else '"' + text.replace('"', "") + '"'
+
+
 def profile_rule(ctx: dict, with_credentials: bool) -> str:
     prov = ctx["site"]["prov"]
     url = f"{prov['base_url']}/spa$MA.xml"
     if with_credentials and prov["http_auth"]:
-        return f"[--uid {ctx['http_user']} --pwd {ctx['http_password']}]{url}"
+        return f"[--uid {_arg(ctx['http_user'])} --pwd {_arg(ctx['http_password'])}]{url}"
     return url
 
 

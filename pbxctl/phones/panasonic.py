@@ -11,6 +11,7 @@ Files: `{MODEL}.cfg` per model (what the phone asks for first; no secrets) and `
 """
 
 import re
+from urllib.parse import quote
 
 from jinja2 import Environment
 
@@ -97,7 +98,8 @@ def _url(ctx_site: dict, path: str, user: str | None = None, password: str | Non
     base = prov["base_url"]
     if user and prov["http_auth"]:
         scheme, rest = base.split("://", 1)
-        base = f"{scheme}://{user}:{password}@{rest}"  # the form the KX-HDV/KX-UT guides give for HTTP auth
+        # the form the KX-HDV/KX-UT guides give for HTTP auth: http://id:pass@server/…
+        base = f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{rest}"
     return f"{base}/{path}"
 
 
