@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from .compile import Compiled
 
@@ -87,11 +88,12 @@ class Progress:
             self.console.print(f"[bold]▶ {event['name']}[/]")
         elif kind in SYMBOLS:
             item = f" [dim]({event['item']})[/]" if event.get("item") is not None else ""
-            self.console.print(f"  {SYMBOLS[kind]:<24} {event['host']}: {event['task']}{item}", highlight=False)
+            self.console.print(f"  {SYMBOLS[kind]:<24} {event['host']}: {escape(event['task'])}{item}", highlight=False,
+                               soft_wrap=True)
             if kind in ("failed", "unreachable"):
-                self.console.print(f"    [red]{failure_message(event)}[/]", highlight=False)
+                self.console.print(f"    [red]{escape(failure_message(event))}[/]", highlight=False, soft_wrap=True)
         elif kind == "warning":
-            self.console.print(f"  [dim]warning: {event['msg']}[/]", highlight=False)
+            self.console.print(f"  [dim]warning: {escape(event['msg'])}[/]", highlight=False, soft_wrap=True)
 
 
 def failure_message(event: dict) -> str:

@@ -51,6 +51,8 @@ def _personalise(root: Path, spec: MachineSpec) -> None:
     """What makes copies of one image distinct servers: identity, host name, host keys, our login."""
     (root / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
     (root / "etc/hostname").write_text(spec.name + "\n")
+    # The lab's mirror is a dated snapshot whose Release file is past Valid-Until; a property of the lab, not of sites.
+    (root / "etc/apt/apt.conf.d/80pbxlab-snapshot").write_text('Acquire::Check-Valid-Until "false";\n')
     ssh.authorize(root)
 
 
