@@ -1,5 +1,8 @@
 """Read a site file into the model; every problem comes back as file:line:col: dotted.path: message."""
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
@@ -12,48 +15,123 @@ from .site.base import KeyProblem
 from .site.checks import cross_check
 
 SECRET_KEYS = {"password", "secret", "pin", "passwd", "token", "api_key"}
+# libyaml when PyYAML was built with it: parsing and dumping a 1,000-phone site is several times faster
+FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FastDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a big site is parsed, validated or dumped.
+
+    Those make hundreds of thousands of short-lived, acyclic objects (refcounting frees them); each automatic
+    collection would walk them all again, which for a 1,000-phone site costs more than the work itself.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
 class Located:
-    """Parsed YAML plus the line/column of every key and value, by path."""
+    """Parsed YAML, its node tree (to find the line and column of a path when a problem needs them)."""
 
     data: object
-    marks: dict[Path, tuple[int, int]]
+    root: yaml.Node | None
     duplicates: list[Problem]
+    secrets: list[Problem]
 
 
-def _walk(node: yaml.Node, path: Path, marks: dict, duplicates: list) -> None:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+
+
+class _Unusual(Exception):
+    """Something the fast builder leaves to PyYAML's own constructor (merge keys, recursion, odd tags)."""
+
+
+def _build(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, path: Path, found: tuple[list, list],
+           open_nodes: set) -> object:
+    """Node tree → plain data in one pass, noting keys that appear twice and secrets written in the site file.
+    Plain strings, the bulk of a site file, skip the constructor; every other scalar goes through it, so values
+    mean what PyYAML says."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value if node.tag == _STR else constructor.construct_object(node, deep=True)
+    if id(node) in open_nodes or node.tag not in (_SEQ, _MAP):
+        raise _Unusual
+    open_nodes.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        result: object = [_build(item, constructor, (*path, index), found, open_nodes)
+                          for index, item in enumerate(node.value)]
+    else:
+        result = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Unusual
+            key = key_node.value if key_node.tag == _STR else constructor.construct_object(key_node, deep=True)
+            if key in result:
+                found[0].append(Problem((*path, key), "key appears twice"))
+            if isinstance(key, str) and key.lower() in SECRET_KEYS:
+                found[1].append(_secret_problem((*path, key)))
+            result[key] = _build(value_node, constructor, (*path, key), found, open_nodes)
+    open_nodes.discard(id(node))
+    return result
+
+
+def _duplicate_keys(node: yaml.Node, path: Path, duplicates: list) -> None:
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                # a list or mapping as a key: no site key looks like that; the model reports it
-                continue
-            key = key_node.value
-            if key in seen:
-                duplicates.append(Problem((*path, key), "key appears twice"))
-            seen.add(key)
-            marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, (*path, key), marks, duplicates)
-            # a key's own position is more useful than its value's for "unknown key" errors
-            marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                continue  # a list or mapping as a key: the constructor refuses it
+            if key_node.value in seen:
+                duplicates.append(Problem((*path, key_node.value), "key appears twice"))
+            seen.add(key_node.value)
+            _duplicate_keys(value_node, (*path, key_node.value), duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), marks, duplicates)
+            _duplicate_keys(item, (*path, index), duplicates)
 
 
 def parse_located(text: str) -> Located:
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=FastLoader)
+    except yaml.MarkedYAMLError:
+        if FastLoader is yaml.SafeLoader:
+            raise
+        # the same error from the pure-Python parser: same wording with or without libyaml
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     if node is None:
-        return Located(None, {}, [])
-    marks: dict[Path, tuple[int, int]] = {}
+        return Located(None, None, [], [])
     duplicates: list[Problem] = []
-    _walk(node, (), marks, duplicates)
-    loader = yaml.SafeLoader("")
-    data = loader.construct_document(node)
-    return Located(data, marks, duplicates)
+    secrets: list[Problem] = []
+    try:
+        data = _build(node, yaml.SafeLoader(""), (), (duplicates, secrets), set())
+    except _Unusual:
+        duplicates = []
+        _duplicate_keys(node, (), duplicates)
+        data = yaml.SafeLoader("").construct_document(node)
+        secrets = _plain_secrets(data)
+    return Located(data, node, duplicates, secrets)
+
+
+def fast_load(text: str | bytes) -> object:
+    """yaml.safe_load, faster on big files (libyaml parser, one-pass builder); duplicate keys: the last wins."""
+    node = yaml.compose(text, Loader=FastLoader)
+    if node is None:
+        return None
+    try:
+        return _build(node, yaml.SafeLoader(""), (), ([], []), set())
+    except _Unusual:
+        return yaml.SafeLoader("").construct_document(node)
+
+
+def _secret_problem(path: Path) -> Problem:
+    return Problem(path, "secrets are not allowed in the site file; put them in secrets.yml beside it "
+                   "(see `pbxctl secrets --help`)")
 
 
 def _plain_secrets(data: object, path: Path = ()) -> list[Problem]:
@@ -61,8 +139,7 @@ def _plain_secrets(data: object, path: Path = ()) -> list[Problem]:
     if isinstance(data, dict):
         for key, value in data.items():
             if str(key).lower() in SECRET_KEYS:
-                found.append(Problem((*path, key), "secrets are not allowed in the site file; put them in "
-                                     "secrets.yml beside it (see `pbxctl secrets --help`)"))
+                found.append(_secret_problem((*path, key)))
             else:
                 found.extend(_plain_secrets(value, (*path, key)))
     elif isinstance(data, list):
@@ -99,24 +176,47 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
     return [Problem(*_message(item)) for item in error.errors()]
 
 
-def _position(marks: dict[Path, tuple[int, int]], path: Path) -> tuple[int, int]:
-    """The nearest located ancestor: a missing key is reported where its parent is."""
-    for end in range(len(path), -1, -1):
-        if path[:end] in marks:
-            return marks[path[:end]]
-    return (1, 1)
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _position(root: yaml.Node | None, path: Path) -> tuple[int, int]:
+    """Where a path is in the file: a key's own position, a list item's start, or, for a missing key, the
+    nearest ancestor that is there."""
+    if root is None:
+        return (1, 1)
+    node, where = root, _mark(root)
+    for part in path:
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            where = _mark(node)
+        elif isinstance(node, yaml.MappingNode):
+            # the last of duplicated keys: it is the one whose value the site got
+            found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)]
+            if not found:
+                break
+            key_node, node = found[-1]
+            where = _mark(key_node)
+        else:
+            break
+    return where
 
 
 def format_problems(file: FsPath, located: Located, problems: list[Problem]) -> list[str]:
     rows = []
     for problem in problems:
-        line, col = _position(located.marks, problem.path)
+        line, col = _position(located.root, problem.path)
         rows.append((line, col, f"{file}:{line}:{col}: {problem.dotted}: {problem.message}"))
     return [text for _, _, text in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
 def load_site(file: FsPath) -> Site:
     """Parse, validate and cross-check; raise SiteInvalid with every problem found."""
+    with paused_gc():
+        return _load_site(file)
+
+
+def _load_site(file: FsPath) -> Site:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
@@ -134,7 +234,7 @@ def load_site(file: FsPath) -> Site:
     if not isinstance(located.data, dict):
         raise SiteInvalid([f"{file}:1:1: (file): a site file is a mapping of sections, got "
                            f"{type(located.data).__name__}"])
-    problems = located.duplicates + _plain_secrets(located.data)
+    problems = located.duplicates + located.secrets
     try:
         site = Site.model_validate(located.data)
     except ValidationError as error:

@@ -11,6 +11,7 @@ from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.errors import AnsibleError
 from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
 
+from .load import FastDumper, fast_load
 from .problems import SiteInvalid
 from .site import Site
 
@@ -44,6 +45,7 @@ class Secrets:
 
     data: dict = field(default_factory=dict)
     encrypted: bool = False  # as read from disk
+    added: int = 0  # secrets created since it was read
 
     def section(self, name: str) -> dict:
         return self.data.setdefault(name, {})
@@ -52,6 +54,7 @@ class Secrets:
         entry = self.section(section).setdefault(key, {})
         if not entry.get(item):
             entry[item] = make()
+            self.added += 1
         return entry[item]
 
     def get(self, section: str, key: str, item: str) -> str | None:
@@ -74,7 +77,7 @@ def read_secrets(path: Path, password_file: Path | None) -> Secrets:
         except AnsibleError:
             raise SiteInvalid([f"{path}: cannot decrypt with the password in {password_file}"]) from None
     try:
-        data = yaml.safe_load(raw) or {}
+        data = fast_load(raw) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1:1"
@@ -85,7 +88,7 @@ def read_secrets(path: Path, password_file: Path | None) -> Secrets:
 
 
 def write_secrets(path: Path, secrets: Secrets, password_file: Path | None) -> None:
-    text = yaml.safe_dump(secrets.data, sort_keys=True, default_flow_style=False).encode()
+    text = yaml.dump(secrets.data, Dumper=FastDumper, sort_keys=True, default_flow_style=False).encode()
     if password_file is not None:
         text = _vault(password_file).encrypt(text)
     tmp = path.with_suffix(".tmp")
@@ -97,7 +100,7 @@ def write_secrets(path: Path, secrets: Secrets, password_file: Path | None) -> N
 
 def fill_generated(site: Site, secrets: Secrets) -> bool:
     """Create every secret pbxctl owns that is still missing; return whether anything was added."""
-    before = yaml.safe_dump(secrets.data, sort_keys=True)
+    before = secrets.added
     for extension in site.extensions:
         secrets.ensure("extensions", extension.number, "password", lambda: _token(32))
         # auth user names are random too, so extension numbers can't be guessed from a scan
@@ -109,7 +112,7 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
     if site.ups:
         secrets.ensure("ups", site.ups.name, "upsmon_password", lambda: _token(24))
     secrets.ensure("cdr", "recordings", "http_password", lambda: _token(24))
-    return yaml.safe_dump(secrets.data, sort_keys=True) != before
+    return secrets.added != before
 
 
 def missing_external(site: Site, secrets: Secrets) -> list[str]:

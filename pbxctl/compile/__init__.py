@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from ..load import load_site
+from ..load import FastDumper, load_site, paused_gc
 from ..problems import SiteInvalid
 from ..secrets import Secrets, fill_generated, missing_external, read_secrets, vault_password_file, write_secrets
 from ..site import Site
@@ -75,7 +75,8 @@ def load_with_secrets(site_file: Path, vault_option: Path | None = None,
 
 
 def _dump(path: Path, data: dict, mode: int = 0o644) -> Path:
-    text = "---\n" + yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1000)
+    text = "---\n" + yaml.dump(data, Dumper=FastDumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
+                               width=1000)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -85,6 +86,12 @@ def _dump(path: Path, data: dict, mode: int = 0o644) -> Path:
 
 def compile_site(site_file: Path, out_dir: Path | None = None, vault_option: Path | None = None,
                  target: Retarget | None = None) -> Compiled:
+    with paused_gc():
+        return _compile_site(site_file, out_dir, vault_option, target)
+
+
+def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | None,
+                  target: Retarget | None) -> Compiled:
     site, secrets, password_file = load_with_secrets(site_file, vault_option, target)
     out = out_dir or Path("build") / (site.site.name + ("-lab" if target else ""))
     out.mkdir(parents=True, exist_ok=True)
