@@ -154,6 +154,14 @@ def _routes(site: Site) -> Iterator[Problem]:
             yield Problem(("inbound_routes", index, "schedule"), f"schedule '{route.schedule}' is not defined")
         if route.schedule and not route.after_hours:
             yield Problem(("inbound_routes", index, "after_hours"), "a route with a schedule needs after_hours")
+    claimed: dict[tuple[str, frozenset | None], int] = {}
+    for index, route in enumerate(site.outbound_routes):
+        callers = frozenset(route.extensions) if route.extensions is not None else None
+        for pattern_index, pattern in enumerate(route.patterns):
+            other = claimed.setdefault((pattern, callers), index)
+            if other != index:
+                yield Problem(("outbound_routes", index, "patterns", pattern_index),
+                              f"'{pattern}' is already routed by outbound_routes[{other}] for the same extensions")
     for index, route in enumerate(site.outbound_routes):
         if route.international_hours and route.international_hours not in schedules:
             yield Problem(("outbound_routes", index, "international_hours"),
