@@ -1,5 +1,6 @@
 """Variables of the provisioning, routeros, nut and security roles."""
 
+from ..router import config as router_config
 from ..site import Site
 from .pbx import _pbx_address
 
@@ -35,13 +36,29 @@ def router_vars(site: Site) -> dict:
         "routeros__trunk_networks": sorted({str(n) for t in site.trunks for n in getattr(t, "match", [])}),
         "routeros__provisioning_server": str(site.provisioning.server or _pbx_address(site)),
         "routeros__provisioning_protocols": list(site.provisioning.protocols),
+        "routeros__voice_kbps": round(router_config.voice_kbps(site, site.router.expected_calls), 1),
+        # what the role applies and `pbxctl router export` writes, from one description
+        "routeros__sections": router_config.sections(site),
+        "routeros__settings": router_config.settings(site),
     }
 
 
 def ups_vars(site: Site) -> dict:
     if site.ups is None:
         return {"nut__enabled": False}
-    return {"nut__enabled": True, "nut__ups": site.ups.model_dump(mode="json", exclude_none=True)}
+    ups = site.ups
+    on_battery_for = ups.shutdown.when == "on_battery_for"
+    return {
+        "nut__enabled": True,
+        "nut__ups": ups.model_dump(mode="json", exclude_none=True),
+        "nut__monitor": f"{ups.name}@localhost",  # upsmon runs on the server the UPS is plugged into
+        "nut__upssched": on_battery_for,
+        "nut__on_battery_seconds": ups.shutdown.minutes * 60 if on_battery_for else None,
+        # netserver: other machines on the same UPS watch it through this server's upsd
+        "nut__listen": ["127.0.0.1"] if ups.mode == "standalone" else ["0.0.0.0"],
+        "nut__alert_webhook": site.security.alerts.webhook,
+        "nut__site_name": site.site.name,
+    }
 
 
 def security_vars(site: Site) -> dict:
