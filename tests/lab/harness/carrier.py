@@ -57,6 +57,7 @@ class InboundCallResult:
 class Carrier:
     def __init__(self, name: str = "carrier") -> None:
         self.machine = name
+        self.machine_address = lab.hosts([name])[name].address
         self.accounts: dict[str, TrunkAccount] = {}
 
     # --- configuration ---
@@ -66,11 +67,12 @@ class Carrier:
         self.accounts = {account.name: account for account in accounts}
         self._write("/etc/asterisk/pjsip.conf", _pjsip_conf(accounts))
         self._write("/etc/asterisk/extensions.conf", _extensions_conf(accounts, answer_seconds))
-        # The packaged sample dialplans in other languages would add demo contexts next to ours.
-        for sample in ("extensions.ael", "extensions.lua"):
-            self._write(f"/etc/asterisk/{sample}", "")
+        # The packaged sample dialplans in other languages would add demo contexts next to ours;
+        # pbx_lua refuses an empty file (and Asterisk then refuses to start), so it gets an empty table.
+        self._write("/etc/asterisk/extensions.ael", "")
+        self._write("/etc/asterisk/extensions.lua", "extensions = {}\nhints = {}\n")
         self._sh("systemctl is-active --quiet asterisk || systemctl start asterisk")
-        self._wait_asterisk()
+        self.wait_ready()
         self._cli("core reload")
         self.clear_calls()
 
@@ -166,7 +168,8 @@ class Carrier:
     def _log_rows(self) -> list[list[str]]:
         return [line.split("|") for line in self._sh(f"cat {CALL_LOG} 2>/dev/null || true").splitlines() if line]
 
-    def _wait_asterisk(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Asterisk answers its CLI (it loads every packaged module, which takes a while after boot)."""
         if not _wait_until(lambda: "Asterisk" in self._cli("core show version", check=False), timeout):
             raise RuntimeError("carrier Asterisk did not come up")
 
