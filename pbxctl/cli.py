@@ -129,6 +129,9 @@ def _mount_sub_apps() -> None:
     from .lab.cli import lab_app
 
     app.add_typer(lab_app, name="lab", help="Throw-away local servers (systemd-nspawn) standing in for a site's.")
+    from .router.cli import router_app
+
+    app.add_typer(router_app, name="router", help="The MikroTik router as a RouterOS script (.rsc), and SSH import.")
     try:
         from .phones.cli import phones_app
     except ImportError:
