@@ -15,7 +15,7 @@ out = Console(highlight=False)
 
 @phones_app.callback()
 def phones() -> None:
-    """Phone and gateway provisioning files."""  # keeps `render` a subcommand while it is the only one
+    """Phone and gateway provisioning files."""
 
 
 @phones_app.command("render")
@@ -37,3 +37,29 @@ def render(site: Annotated[Path, typer.Argument(help="the site file (inventories
             err.print(f"[red]{line}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
     out.print(f"[green]rendered[/green] {len(written)} files for {len(loaded.phones)} devices → {out_dir}")
+
+
+@phones_app.command("resync")
+def resync(site: Annotated[Path, typer.Argument(help="the site file (inventories/<site>/site.yml)")],
+           mac: Annotated[str | None, typer.Option("--mac", help="only this phone (default: every phone)")] = None,
+           lab: Annotated[bool, typer.Option("--lab", help="the local lab's PBX instead of the site's")] = False,
+           vault_password_file: Annotated[Path | None, typer.Option(
+               "--vault-password-file", help="for a vault-encrypted secrets.yml; or set PBXCTL_VAULT_PASSWORD_FILE",
+               exists=True, dir_okay=False)] = None) -> None:
+    """Make phones fetch their files again now: a SIP NOTIFY (check-sync/resync) sent by the site's Asterisk."""
+    from .resync import resync as run_resync
+
+    try:
+        result = run_resync(site, mac, lab, vault_password_file)
+    except SiteInvalid as error:
+        for line in error.lines:
+            err.print(f"[red]{line}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    for failure in result.failures:
+        err.print(f"[red]failed: {failure['host']}: {failure['task']}: {failure['message']}[/red]", soft_wrap=True)
+    if result.not_registered:
+        err.print(f"[yellow]not registered now, no NOTIFY sent: {', '.join(result.not_registered)}[/yellow]",
+                  soft_wrap=True)
+    out.print(f"[green]NOTIFY sent[/green] to {len(result.sent)} phone(s): {', '.join(result.sent) or '-'}")
+    # nothing reached a phone at all: say so in the exit code too
+    raise typer.Exit(result.returncode or (1 if not result.sent and result.not_registered else 0))
