@@ -8,13 +8,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pbxctl.lab import host_packages, layout, machine, network, rootfs, ssh
+from pbxctl.lab.errors import LabError
 from pbxctl.lab.layout import BRIDGE, HOST_ADDRESS, MACHINES, PROXY_URL
 
 __all__ = [
@@ -25,10 +29,6 @@ __all__ = [
 
 
 SSH_CONFIG = ssh.CONFIG_PATH  # `ssh -F SSH_CONFIG pbx` while the lab is up
-
-
-class LabError(RuntimeError):
-    """The lab cannot run here, or a machine failed to come up."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,12 @@ def up(names: list[str] | None = None, fresh: bool = False) -> dict[str, LabHost
     problem = preflight_problem()
     if problem:
         raise LabError(problem)
+    with _exclusive():
+        return _up(names, fresh)
+
+
+def _up(names: list[str] | None, fresh: bool) -> dict[str, LabHost]:
     host_packages.ensure()
-    layout.STATE_DIR.mkdir(parents=True, exist_ok=True)
     network.ensure_bridge()
     network.start_proxy()
     ssh.ensure_key()
@@ -84,10 +88,7 @@ def up(names: list[str] | None = None, fresh: bool = False) -> dict[str, LabHost
             started[spec.name] = machine.boot(spec)
     for spec in _specs(names):
         if spec.name in started:
-            try:
-                machine.wait_ready(spec, started[spec.name])
-            except (RuntimeError, TimeoutError) as error:
-                raise LabError(str(error)) from error
+            machine.wait_ready(spec, started[spec.name])
     ssh.write_config({spec.name: spec.address for spec in MACHINES})
     return {spec.name: _host(spec) for spec in _specs(names)}
 
@@ -97,6 +98,11 @@ def down(names: list[str] | None = None, purge: bool = False) -> None:
 
     purge=True also deletes their root filesystems (the cached images stay).
     """
+    with _exclusive():
+        _down(names, purge)
+
+
+def _down(names: list[str] | None, purge: bool) -> None:
     for spec in _specs(names):
         machine.stop(spec.name)
         if purge:
@@ -109,21 +115,24 @@ def down(names: list[str] | None = None, purge: bool = False) -> None:
 def reset(name: str) -> LabHost:
     """Stop one machine, give it a new root from its image (a bare server for `pbx`) and boot it."""
     _specs([name])
-    machine.stop(name)
-    return up([name], fresh=True)[name]
+    with _exclusive():
+        machine.stop(name)
+        return _up([name], fresh=True)[name]
 
 
 def restart(name: str) -> LabHost:
     """Clean shutdown (if still running) and boot of the same root: the power comes back."""
     _specs([name])
-    machine.stop(name)
-    return up([name])[name]
+    with _exclusive():
+        machine.stop(name)
+        return _up([name], fresh=False)[name]
 
 
 def power_cut(name: str) -> None:
     """Pull the plug: every process in the machine dies at once, nothing shuts down cleanly."""
     _specs([name])
-    machine.stop(name, hard=True)
+    with _exclusive():
+        machine.stop(name, hard=True)
 
 
 def wait_stopped(name: str, timeout: float = 60) -> bool:
@@ -144,6 +153,15 @@ def ssh_run(
     name: str, remote: str | list[str], timeout: float = 120, check: bool = True, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return ssh.run(layout.machine(name).address, remote, timeout=timeout, check=check, input=input)
+
+
+@contextlib.contextmanager
+def _exclusive() -> Iterator[None]:
+    """One lab change at a time on this host: two `up`s racing would boot two systems on one root."""
+    layout.STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with (layout.STATE_DIR / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _specs(names: list[str] | None) -> list[layout.MachineSpec]:

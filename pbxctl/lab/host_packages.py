@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+from pbxctl.lab import layout, processes
+
 HOST_PACKAGES = ("debootstrap", "systemd-container", "tinyproxy", "zstd")
 
 
@@ -22,6 +24,8 @@ def ensure(packages: tuple[str, ...] = HOST_PACKAGES) -> None:
     absent = missing(packages)
     if not absent:
         return
-    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    subprocess.run(["apt-get", "update"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", *absent], check=True, env=env)
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    log = layout.LOG_DIR / "host-packages.log"
+    processes.run_logged(["apt-get", "update"], log, "apt-get update on the host", env=env)
+    processes.run_logged(["apt-get", "install", "-y", "--no-install-recommends", *absent], log,
+                         f"installing {' '.join(absent)} on the host", env=env)

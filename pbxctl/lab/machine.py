@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 from pbxctl.lab import layout, processes, rootfs, ssh
+from pbxctl.lab.errors import LabError
 from pbxctl.lab.layout import MachineSpec
 
 ADDRESS_UNIT = "pbxlab-address.service"
@@ -108,7 +109,7 @@ def wait_ready(spec: MachineSpec, pid: int, timeout: float = BOOT_TIMEOUT) -> st
     while time.monotonic() < deadline:
         processes.reap(pid)
         if not processes.is_alive(pid):
-            raise RuntimeError(f"lab machine {spec.name} exited while booting; see {log_file(spec.name)}")
+            raise LabError(f"lab machine {spec.name} exited while booting; see {log_file(spec.name)}")
         try:
             result = ssh.run(spec.address, "systemctl is-system-running", timeout=10, check=False)
             state = result.stdout.strip() or state
@@ -117,7 +118,7 @@ def wait_ready(spec: MachineSpec, pid: int, timeout: float = BOOT_TIMEOUT) -> st
         if state in ("running", "degraded"):
             return state
         time.sleep(0.5)
-    raise TimeoutError(f"lab machine {spec.name} not ready after {timeout:.0f}s (last state: {state})")
+    raise LabError(f"lab machine {spec.name} not ready after {timeout:.0f}s (last state: {state})")
 
 
 def stop(name: str, hard: bool = False) -> None:

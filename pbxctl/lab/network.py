@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from pbxctl.lab import layout, processes
+from pbxctl.lab.errors import LabError
 
 PROXY_DIR = layout.STATE_DIR / "tinyproxy"
 PROXY_CONF = PROXY_DIR / "tinyproxy.conf"
@@ -71,7 +72,7 @@ def start_proxy() -> int:
     processes.write_pid(PROXY_PID, pid)
     if not _wait_listening(layout.HOST_ADDRESS, layout.PROXY_PORT, timeout=10):
         stop_proxy()
-        raise RuntimeError(
+        raise LabError(
             f"the lab proxy did not start listening on {layout.HOST_ADDRESS}:{layout.PROXY_PORT} "
             f"(is another proxy bound to port {layout.PROXY_PORT}?); see {PROXY_LOG}"
         )

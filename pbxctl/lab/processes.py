@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from pbxctl.lab.errors import LabError
+
 
 def cmdline(pid: int) -> list[str]:
     try:
@@ -79,3 +81,16 @@ def reap(pid: int) -> None:
 def send(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
+
+
+def run_logged(argv: list[str], log_file: Path, what: str, env: dict[str, str] | None = None) -> None:
+    """Run a long build step with its chatter in a log file; on failure say what failed and show the end."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        log.write(f"$ {' '.join(argv)}\n".encode())
+        log.flush()
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})}, check=False)
+    if result.returncode != 0:
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-15:])
+        raise LabError(f"{what} failed (exit {result.returncode}); end of {log_file}:\n{tail}")

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pbxctl.lab import layout
+from pbxctl.lab import layout, processes
 
 # ping is the first thing anyone tries in a lab; the pbx stays bare of everything telephony.
 EXTRA_BASE_PACKAGES = ("iputils-ping",)
@@ -33,10 +33,15 @@ def image_path(kind: str) -> Path:
     raise ValueError(f"unknown image kind {kind!r}")
 
 
+def build_log(kind: str) -> Path:
+    return layout.LOG_DIR / f"image-{kind}.log"
+
+
 def ensure_image(kind: str) -> Path:
     path = image_path(kind)
     if path.exists():
         return path
+    build_log(kind).unlink(missing_ok=True)
     build_dir = layout.cache_dir() / f"build-{kind}"
     remove_tree(build_dir)
     if kind == "base":
@@ -61,10 +66,10 @@ def extract(image: Path, dest: Path) -> None:
 def _debootstrap(root: Path) -> None:
     root.parent.mkdir(parents=True, exist_ok=True)
     include = ",".join((*layout.BASE_PACKAGES, *EXTRA_BASE_PACKAGES))
-    subprocess.run(
+    processes.run_logged(
         ["debootstrap", "--variant=minbase", f"--include={include}", layout.DEBIAN_SUITE, str(root),
          layout.DEBIAN_MIRROR],
-        check=True,
+        build_log("base"), "debootstrap of the base image",
     )
     _strip_apt_lists(root)
 
@@ -79,10 +84,9 @@ def _install_carrier_packages(root: Path) -> None:
         "set -e; export DEBIAN_FRONTEND=noninteractive; apt-get -o Acquire::Check-Valid-Until=false update -q; "
         f"apt-get install -y -q --no-install-recommends {' '.join(CARRIER_PACKAGES)}"
     )
-    subprocess.run(
+    processes.run_logged(
         ["systemd-nspawn", "-q", "--register=no", "--keep-unit", "--as-pid2", "-D", str(root), "sh", "-c", script],
-        check=True,
-        env={**_host_env(), **NSPAWN_ENV},
+        build_log("carrier"), "installing Asterisk into the carrier image", env={**_host_env(), **NSPAWN_ENV},
     )
     policy.unlink()
     _strip_apt_lists(root)
