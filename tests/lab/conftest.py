@@ -7,6 +7,7 @@ baresip phones on the host. Tests using them are marked `lab` and skip where the
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,16 @@ def lab() -> Iterator[LabSession]:
     yield session
     if session.started_here:
         lab_api.down()
+
+
+@pytest.fixture
+def lab_owned(lab: LabSession) -> LabSession:
+    """For tests that stop or power-cut machines: only on a lab this session booted (as in CI), or when
+    PBXCTL_LAB_DISRUPT=1 says nobody else is using it."""
+    if not lab.started_here and os.environ.get("PBXCTL_LAB_DISRUPT") != "1":
+        pytest.skip("the lab was already up when this session began; someone else may be using it "
+                    "(PBXCTL_LAB_DISRUPT=1 runs this anyway)")
+    return lab
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,7 @@ def test_carrier_asterisk_runs_and_answers_sip_options(lab):
     assert any(code in probe.stdout for code in ("SIP/2.0 200", "SIP/2.0 404")), probe.stdout + probe.stderr
 
 
-def test_power_cut_and_back(lab, carrier):
+def test_power_cut_and_back(lab_owned, carrier):
     """The carrier loses power (no clean shutdown) and boots again from the same disk."""
     marker = "/root/survives-power-cut"
     lab_api.ssh_run("carrier", f"touch {marker} && sync")
@@ -72,7 +72,7 @@ def test_power_cut_and_back(lab, carrier):
     carrier.wait_ready()  # Asterisk comes back by itself: it is enabled, as on a real server
 
 
-def test_stopping_one_machine_leaves_nothing_of_it(lab):
+def test_stopping_one_machine_leaves_nothing_of_it(lab_owned):
     nspawn_pid = lab_api.status(["carrier"])["carrier"].pid
     lab_api.down(["carrier"])
     try:
@@ -83,9 +83,7 @@ def test_stopping_one_machine_leaves_nothing_of_it(lab):
         lab_api.up(["carrier"])
 
 
-def test_lab_down_leaves_no_process_of_ours(lab):
-    if not lab.started_here:
-        pytest.skip("the lab was already up when this session began; someone else may be using it")
+def test_lab_down_leaves_no_process_of_ours(lab_owned):
     lab_api.down()
     try:
         ours = [
