@@ -54,7 +54,8 @@ def resync(site_file: Path, mac: str | None = None, lab: bool = False, vault_opt
     (compiled.out_dir / TARGETS_FILE).write_text(
         "---\n" + yaml.safe_dump({"resync__phones": phones}, sort_keys=True), encoding="utf-8")
     result = run_playbook(compiled, "resync.yml", quiet=quiet)
-    sent = [c["item"] for c in result.changes if c["task"] == "Send each registered phone its resync NOTIFY"]
+    sent = [c["item"] for c in result.changes
+            if c["task"] == "Send each registered phone its resync NOTIFY" and c.get("item")]
     failed = {f.get("message", "") for f in result.failures}
     not_registered = [p["name"] for p in phones if p["name"] not in sent] if not failed else []
     return ResyncResult(result.returncode, sent, not_registered, result.failures)

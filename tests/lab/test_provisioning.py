@@ -1,0 +1,419 @@
+"""Phone provisioning in the lab: the example office's files served by the PBX over TFTP and HTTP, phones that
+register with nothing but what they fetched, and `phones resync` NOTIFYs that reach a real SIP client.
+
+The SIP client here is a small UDP user agent written for this test (REGISTER with digest auth, answers OPTIONS,
+records NOTIFYs): the PBX is the real Asterisk in the lab's `pbx` machine, and every message is real SIP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import queue
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from base64 import b64encode
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "inventories" / "example-office" / "site.yml"
+BUILD = ROOT / "build" / "example-office-lab"
+PBXCTL = str(Path(sys.executable).parent / "pbxctl")
+PBX = "10.253.0.10"
+HOST = "10.253.0.1"
+
+# one phone per vendor: (MAC, the per-device file, the extension on its first line, the event its NOTIFY carries)
+PHONES = {
+    "cisco": ("000e08d10002", "spa000e08d10002.xml", "102", "resync"),
+    "panasonic": ("080023a10004", "Config080023A10004.cfg", "103", "check-sync"),
+    "eltex": ("a8f94be00006", "eltex/a8f94be00006.tar.gz", "104", "check-sync;reboot=false"),
+}
+
+
+def pbxctl(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PBXCTL, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def served() -> dict:
+    """The lab PBX with example-office applied (PBX part first, then phones); the rendered files and logins."""
+    from pbxctl import lab
+
+    problem = lab.preflight_problem()
+    if problem:
+        pytest.skip(problem)
+    try:
+        lab.up(["pbx", "carrier"])
+    except lab.LabError as error:
+        pytest.skip(f"lab cannot start here: {error}")
+    for part in ("pbx", "phones"):
+        run = pbxctl("apply", str(SITE), "--only", part, "--lab")
+        assert run.returncode == 0, f"apply --only {part} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    files = {str(p.relative_to(BUILD / "phones")): p.read_bytes()
+             for p in sorted((BUILD / "phones").rglob("*")) if p.is_file()}
+    role_secrets = yaml.safe_load((BUILD / "secrets.yml").read_text())
+    return {"files": files, "passwords": role_secrets["provisioning__http_passwords"]}
+
+
+def owner(name: str, macs) -> str | None:
+    """The MAC a per-device file belongs to; None for a model-level file."""
+    return next((mac for mac in macs if mac in name.lower()), None)
+
+
+# --- TFTP ---
+
+def tftp_get(remote: str, tmp_path: Path) -> bytes:
+    local = tmp_path / remote.replace("/", "_")
+    local.unlink(missing_ok=True)
+    subprocess.run(["tftp", PBX, "-c", "get", remote, str(local)], capture_output=True, timeout=30)
+    return local.read_bytes() if local.exists() else b""
+
+
+def test_every_file_over_tftp_matches_the_rendered_bytes(served, tmp_path):
+    assert len(served["files"]) >= 10
+    for name, data in served["files"].items():
+        assert tftp_get(name, tmp_path) == data, name
+
+
+RRQ_PROBE = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.settimeout(3)
+s.sendto(b"\\x00\\x01spa301.cfg\\x00octet\\x00", (sys.argv[2], 69))
+try:
+    print("answered", s.recvfrom(1024)[0][:2].hex())
+except socket.timeout:
+    print("silent")
+"""
+
+
+def test_tftp_answers_only_the_phone_networks(served):
+    from pbxctl import lab
+
+    # from the PBX itself: its lab address is in the phones' networks, its loopback is not
+    inside = lab.ssh_run("pbx", ["python3", "-c", RRQ_PROBE, PBX, PBX]).stdout.strip()
+    outside = lab.ssh_run("pbx", ["python3", "-c", RRQ_PROBE, "127.0.0.1", "127.0.0.1"]).stdout.strip()
+    assert inside == "answered 0003", inside  # DATA
+    assert outside == "silent"
+    rules = lab.ssh_run("pbx", "nft list table inet pbxctl_provisioning").stdout
+    assert "udp dport 69 ip saddr @phone_networks accept" in rules
+    assert re.search(r"udp dport 69 counter packets [1-9]\d* bytes \d+ drop", rules), rules
+
+
+def test_served_files_are_not_world_readable(served):
+    from pbxctl import lab
+
+    listing = lab.ssh_run("pbx", "find /srv/pbxctl-phones -printf '%y %m %u:%g %P\\n'").stdout.split("\n")
+    entries = [line.split(" ", 3) for line in listing if line.strip()]
+    assert {e[3] for e in entries if e[0] == "f"} == set(served["files"])
+    for kind, mode, owner_group, path in entries:
+        assert owner_group == "root:pbxctl-phones", path
+        assert mode == ("640" if kind == "f" else "750"), path
+    htpasswd = lab.ssh_run("pbx", "stat -c '%a %U:%G' /etc/nginx/pbxctl-phones.htpasswd").stdout.strip()
+    assert htpasswd == "640 root:www-data"
+
+
+# --- HTTP ---
+
+def http_get(path: str, login: tuple[str, str] | None = None) -> tuple[int, bytes, dict]:
+    request = urllib.request.Request(f"http://{PBX}/{path}")
+    if login:
+        request.add_header("Authorization", "Basic " + b64encode(f"{login[0]}:{login[1]}".encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def test_every_file_over_http_with_per_device_logins(served):
+    passwords = served["passwords"]
+    other = {mac: next(m for m in passwords if m != mac) for mac in passwords}
+    devices = models = 0
+    for name, data in served["files"].items():
+        mac = owner(name, passwords)
+        if mac is None:  # model-level: no secrets, no login
+            models += 1
+            assert http_get(name)[:2] == (200, data), name
+            continue
+        devices += 1
+        status, _, headers = http_get(name)
+        assert status == 401 and headers.get("WWW-Authenticate", "").startswith("Basic"), name
+        assert http_get(name, (mac, "wrong-" + passwords[mac]))[0] == 401, name
+        # another phone's valid login opens only that phone's files
+        assert http_get(name, (other[mac], passwords[other[mac]]))[0] == 401, name
+        status, body, _ = http_get(name, (mac, passwords[mac]))
+        assert (status, body) == (200, data), name
+    assert (devices, models) == (7, 5)  # a file per device; Cisco and Panasonic one more per model
+
+
+def test_http_serves_nothing_else(served):
+    mac = next(iter(served["passwords"]))
+    for path in ("", "index.html", "eltex/", "spa.xml", "nothing.cfg", f"spa{mac.upper()}.xml", "../etc/passwd",
+                 "%2e%2e/etc/passwd"):
+        assert http_get(path)[0] in (400, 404), path
+    assert http_get("eltex/", (mac, served["passwords"][mac]))[0] == 404
+
+
+# --- values a phone would take from its fetched file ---
+
+def line_from_cisco(data: bytes) -> dict:
+    profile = ET.fromstring(data)
+    value = {child.tag: (child.text or "") for child in profile}
+    host, _, port = value["Proxy_1_"].partition(":")
+    return {"user": value["User_ID_1_"], "auth_user": value["Auth_ID_1_"], "password": value["Password_1_"],
+            "server": host, "port": int(port or 5060)}
+
+
+def line_from_panasonic(data: bytes) -> dict:
+    value = dict(re.findall(r'^([A-Z0-9_]+)="(.*)"\r$', data.decode("utf-8"), re.M))
+    return {"user": value["PHONE_NUMBER_1"], "auth_user": value["SIP_AUTHID_1"], "password": value["SIP_PASS_1"],
+            "server": value["SIP_RGSTR_ADDR_1"], "port": int(value["SIP_RGSTR_PORT_1"])}
+
+
+def line_from_eltex(data: bytes) -> dict:
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        text = b"".join(archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()).decode()
+    value = dict(re.findall(r"^([a-z0-9_.]+)=(.*)$", text, re.M))
+    return {"user": value["sip.account.1.user"], "auth_user": value["sip.account.1.auth_name"],
+            "password": value["sip.account.1.password"], "server": value["sip.account.1.server"],
+            "port": int(value["sip.account.1.port"])}
+
+
+PARSERS = {"cisco": line_from_cisco, "panasonic": line_from_panasonic, "eltex": line_from_eltex}
+
+
+def fetched_line(vendor: str, served: dict) -> dict:
+    """Fetch the phone's own file over HTTP with the login the phone has, and read its first line from it."""
+    mac, name, extension, _ = PHONES[vendor]
+    status, data, _ = http_get(name, (mac, served["passwords"][mac]))
+    assert status == 200
+    line = PARSERS[vendor](data)
+    assert line["user"] == extension and line["server"] == PBX
+    return line
+
+
+@pytest.mark.parametrize("vendor", sorted(PHONES))
+def test_a_line_registers_with_only_what_its_file_says(served, vendor):
+    line = fetched_line(vendor, served)
+    with SipLine(line["server"], line["port"]) as sip:
+        assert sip.register(line["user"], line["auth_user"], line["password"]) == 200
+        assert sip.register(line["user"], line["auth_user"], "x" + line["password"]) != 200  # a wrong one is refused
+        assert sip.register(line["user"], line["auth_user"], line["password"]) == 200
+        sip.unregister()
+
+
+@pytest.mark.parametrize("vendor", sorted(PHONES))
+def test_resync_sends_the_vendors_notify_to_the_registered_phone(served, vendor):
+    mac, _, extension, event = PHONES[vendor]
+    line = fetched_line(vendor, served)
+    with SipLine(line["server"], line["port"]) as sip:
+        assert sip.register(line["user"], line["auth_user"], line["password"]) == 200
+        run = pbxctl("phones", "resync", str(SITE), "--lab", "--mac", mac, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert mac in run.stdout
+        # voicemail indicators (message-summary) arrive unasked after a registration: not what we are waiting for
+        notify = sip.wait_request("NOTIFY", timeout=20, unless_event="message-summary")
+        sip.unregister()
+    assert notify is not None, "no NOTIFY arrived"
+    assert notify.header("Event") == event
+    assert notify.start.startswith(f"NOTIFY sip:{extension}@")
+
+
+def test_resync_of_a_phone_not_registered_sends_nothing(served):
+    mac = "000e08d10003"  # the SPA504G on extension 100: no contact unless someone registered it
+    from pbxctl import lab
+
+    if "100/sip:" in lab.ssh_run("pbx", ["asterisk", "-rx", "pjsip show contacts"]).stdout:
+        pytest.skip("extension 100 is registered by another lab user right now")
+    run = pbxctl("phones", "resync", str(SITE), "--lab", "--mac", mac, timeout=300)
+    assert run.returncode == 1
+    assert "not registered" in run.stderr and mac in run.stderr
+
+
+def test_second_apply_changes_nothing(served):
+    run = pbxctl("apply", str(SITE), "--only", "phones", "--lab", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout)
+    assert summary["changed"] == 0, summary["changes"]
+
+
+# --- a minimal SIP user agent over UDP ---
+
+class Message:
+    def __init__(self, raw: bytes):
+        head, _, self.body = raw.partition(b"\r\n\r\n")
+        lines = head.decode("utf-8", "replace").split("\r\n")
+        self.start = lines[0]
+        self.headers: list[tuple[str, str]] = []
+        for text in lines[1:]:
+            name, _, value = text.partition(":")
+            self.headers.append((name.strip().lower(), value.strip()))
+
+    @property
+    def is_request(self) -> bool:
+        return not self.start.startswith("SIP/2.0")
+
+    @property
+    def method(self) -> str:
+        return self.start.split(" ", 1)[0] if self.is_request else self.header("CSeq").split()[-1]
+
+    @property
+    def status(self) -> int:
+        return int(self.start.split()[1])
+
+    def header(self, name: str) -> str:
+        return next((v for n, v in self.headers if n == name.lower()), "")
+
+    def all(self, name: str) -> list[str]:
+        return [v for n, v in self.headers if n == name.lower()]
+
+
+class SipLine:
+    """One SIP account on the lab host: registers (digest auth), answers OPTIONS and NOTIFY with 200, keeps NOTIFYs."""
+
+    def __init__(self, server: str, port: int = 5060, local: str = HOST):
+        self.server, self.port = server, port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((local, 0))
+        self.local, self.local_port = self.sock.getsockname()
+        self.sock.settimeout(0.5)
+        self.requests: queue.Queue[Message] = queue.Queue()
+        self.responses: queue.Queue[Message] = queue.Queue()
+        self.call_id = secrets.token_hex(8) + "@" + self.local
+        self.tag = secrets.token_hex(4)
+        self.cseq = 0
+        self.registered_as: tuple[str, str, str] | None = None
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def __enter__(self) -> SipLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._reader.join(timeout=2)
+        self.sock.close()
+
+    def register(self, user: str, auth_user: str, password: str, expires: int = 120) -> int:
+        self.registered_as = (user, auth_user, password)
+        response = self._request("REGISTER", user, expires, None)
+        tries = 0
+        while response is not None and response.status in (401, 407) and tries < 2:
+            tries += 1
+            challenge = next((c for c in response.all("WWW-Authenticate") + response.all("Proxy-Authenticate")
+                              if "md5" in c.lower() or "algorithm" not in c.lower()), "")
+            response = self._request("REGISTER", user, expires, self._authorization(challenge, auth_user, password))
+        return response.status if response is not None else 0
+
+    def unregister(self) -> None:
+        if self.registered_as:
+            self.register(*self.registered_as, expires=0)
+
+    def wait_request(self, method: str, timeout: float, unless_event: str = "") -> Message | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                message = self.requests.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if message.method == method and not (unless_event and message.header("Event") == unless_event):
+                return message
+        return None
+
+    def _request(self, method: str, user: str, expires: int, authorization: str | None) -> Message | None:
+        self.cseq += 1
+        uri = f"sip:{self.server}:{self.port}"
+        lines = [
+            f"{method} {uri} SIP/2.0",
+            f"Via: SIP/2.0/UDP {self.local}:{self.local_port};branch=z9hG4bK{secrets.token_hex(8)};rport",
+            "Max-Forwards: 70",
+            f"From: <sip:{user}@{self.server}>;tag={self.tag}",
+            f"To: <sip:{user}@{self.server}>",
+            f"Call-ID: {self.call_id}",
+            f"CSeq: {self.cseq} {method}",
+            f"Contact: <sip:{user}@{self.local}:{self.local_port}>",
+            f"Expires: {expires}",
+            "User-Agent: pbxctl-lab-test",
+        ]
+        if authorization:
+            lines.append(f"Authorization: {authorization}")
+        lines.append("Content-Length: 0")
+        self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), (self.server, self.port))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                response = self.responses.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if response.header("Call-ID") == self.call_id and response.header("CSeq") == f"{self.cseq} {method}" \
+                    and response.status >= 200:
+                return response
+        return None
+
+    def _authorization(self, challenge: str, auth_user: str, password: str) -> str:
+        params = dict(re.findall(r'(\w+)="?([^",]*)"?', challenge.partition(" ")[2]))
+        uri = f"sip:{self.server}:{self.port}"
+        ha1 = _md5(f"{auth_user}:{params['realm']}:{password}")
+        ha2 = _md5(f"REGISTER:{uri}")
+        fields = {"username": auth_user, "realm": params["realm"], "nonce": params["nonce"], "uri": uri}
+        if "auth" in params.get("qop", "").split(","):
+            cnonce, nc = secrets.token_hex(8), "00000001"
+            fields["response"] = _md5(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+            quoted = ", ".join(f'{k}="{v}"' for k, v in fields.items())
+            text = f"Digest {quoted}, algorithm=MD5, qop=auth, nc={nc}, cnonce=\"{cnonce}\""
+        else:
+            fields["response"] = _md5(f"{ha1}:{params['nonce']}:{ha2}")
+            text = "Digest " + ", ".join(f'{k}="{v}"' for k, v in fields.items()) + ", algorithm=MD5"
+        if "opaque" in params:
+            text += f', opaque="{params["opaque"]}"'
+        return text
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                raw, source = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not raw.strip():
+                continue  # keep-alive
+            message = Message(raw)
+            if not message.is_request:
+                self.responses.put(message)
+                continue
+            self._answer(message, source)
+            self.requests.put(message)
+
+    def _answer(self, request: Message, source: tuple[str, int]) -> None:
+        to = request.header("To")
+        if ";tag=" not in to:
+            to += f";tag={self.tag}"
+        lines = ["SIP/2.0 200 OK"]
+        lines += [f"Via: {via}" for via in request.all("Via")]
+        lines += [f"From: {request.header('From')}", f"To: {to}", f"Call-ID: {request.header('Call-ID')}",
+                  f"CSeq: {request.header('CSeq')}", "Content-Length: 0"]
+        self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), source)
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # SIP digest is MD5 by definition
+
