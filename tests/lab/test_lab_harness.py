@@ -46,12 +46,12 @@ def test_carrier_calls_a_did_with_caller_id_and_dtmf(provider, phone_factory):
         target=lambda: result.update(call=provider.call_did("74951110001", "+79161234567", dtmf="42", wait=3))
     )
     caller.start()
-    assert phone.wait_incoming(timeout=20).answered
+    incoming = phone.wait_incoming(timeout=20)
+    assert incoming.answered
+    assert incoming.peer_uri.startswith("sip:+79161234567@")
     caller.join(timeout=60)
     assert result["call"].answered, result["call"].events
     assert phone.dtmf_received() == "42"
-    caller_seen = [event.get("peeruri", "") for event in phone.seen if event.get("type") == "CALL_ESTABLISHED"]
-    assert "+79161234567" in caller_seen[0]
     sent, received = phone.last_call_rtp()
     assert sent > 50 and received > 50, (sent, received)
 
@@ -81,3 +81,10 @@ def test_failing_account_answers_503(provider, phone_factory):
     assert not outcome.answered
     assert outcome.reason.startswith("503")
     assert [(call.account, call.result) for call in provider.outbound_calls()] == [("cheap", "503")]
+
+
+def test_phone_can_use_a_second_host_address(provider, phone_factory):
+    phone = phone_factory(CITY.username, CITY.password, server=provider.machine_address,
+                          local_address="10.253.0.99")
+    assert phone.register()
+    assert "@10.253.0.99:" in provider.contacts(CITY.username)[0]

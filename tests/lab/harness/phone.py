@@ -26,6 +26,12 @@ class CallOutcome:
     answered: bool
     reason: str  # why it ended or failed, as baresip reports it ("" while still up)
     call_id: str = ""
+    peer_uri: str = ""  # the other side: for an incoming call, the caller as the PBX presented them
+
+    @classmethod
+    def from_event(cls, event: dict, answered: bool) -> CallOutcome:
+        reason = "" if answered else event.get("param", "")
+        return cls(answered, reason, event.get("id", ""), event.get("peeruri", ""))
 
 
 class Phone:
@@ -39,8 +45,12 @@ class Phone:
         server_port: int = 5060,
         auto_answer: bool = True,
         registers: bool = True,
+        auth_user: str | None = None,
+        max_lifetime: int = 900,
     ) -> None:
         self.user = user
+        self.auth_user = auth_user or user  # PBXs often give a phone a login other than its extension
+        self.max_lifetime = max_lifetime  # baresip quits by itself after this, even if the test crashed
         self.password = password
         self.server = server
         self.server_port = server_port
@@ -65,7 +75,7 @@ class Phone:
         self._write_config()
         log = (self.workdir / "baresip.log").open("wb")
         # Unbuffered, so the RTP summary is in the log as soon as a call ends.
-        argv = ["stdbuf", "-o0", "-e0", BARESIP, "-f", str(self.workdir)]
+        argv = ["stdbuf", "-o0", "-e0", BARESIP, "-f", str(self.workdir), "-t", str(self.max_lifetime)]
         self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self._sock = self._connect_ctrl(timeout)
@@ -132,18 +142,19 @@ class Phone:
         if event is None:
             self.hangup()
             return CallOutcome(False, "no answer within timeout")
-        return CallOutcome(event["type"] == "CALL_ESTABLISHED", event.get("param", ""), event.get("id", ""))
+        return CallOutcome.from_event(event, answered=event["type"] == "CALL_ESTABLISHED")
 
     def wait_incoming(self, timeout: float = 20) -> CallOutcome:
         """Wait for a call to ring here and be answered (phones answer by themselves unless told not to)."""
         event = self.wait_event({"CALL_ESTABLISHED"}, timeout, direction="incoming")
         if event is None:
             return CallOutcome(False, "no incoming call within timeout")
-        return CallOutcome(True, "", event.get("id", ""))
+        return CallOutcome.from_event(event, answered=True)
 
     def wait_closed(self, timeout: float = 30) -> CallOutcome:
+        """Wait for the current call to end; reason says why (e.g. "Connection reset by peer" = they hung up)."""
         event = self.wait_event({"CALL_CLOSED"}, timeout)
-        return CallOutcome(False, event.get("param", "") if event else "still up", event.get("id", "") if event else "")
+        return CallOutcome.from_event(event, answered=False) if event else CallOutcome(False, "still up")
 
     def hangup(self) -> None:
         self.command("hangup", wait=False)
@@ -261,7 +272,8 @@ class Phone:
         answermode = "auto" if self.auto_answer else "manual"
         (self.workdir / "accounts").write_text(
             f"<sip:{self.user}@{self.server}:{self.server_port};transport=udp>"
-            f";auth_pass={self.password};answermode={answermode};regint={300 if self.registers else 0}"
+            f";auth_user={self.auth_user};auth_pass={self.password}"
+            f";answermode={answermode};regint={300 if self.registers else 0}"
             ";audio_codecs=PCMA,PCMU\n"
         )
         (self.workdir / "contacts").write_text("")
