@@ -66,11 +66,15 @@ def start_proxy() -> int:
     pid = proxy_pid()
     if pid:
         return pid
+    for stray in processes.find_by_argument(str(PROXY_CONF)):  # ours, from a run whose state was lost
+        processes.send(stray, signal.SIGKILL)
+        processes.wait_gone(stray, timeout=5)
     _write_proxy_config()
     tinyproxy = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
     pid = processes.spawn_detached([tinyproxy, "-d", "-c", str(PROXY_CONF)], PROXY_LOG)
     processes.write_pid(PROXY_PID, pid)
-    if not _wait_listening(layout.HOST_ADDRESS, layout.PROXY_PORT, timeout=10):
+    listening = _wait_listening(layout.HOST_ADDRESS, layout.PROXY_PORT, timeout=10)
+    if not listening or proxy_pid() is None:  # something else may hold the port while ours exited
         stop_proxy()
         raise LabError(
             f"the lab proxy did not start listening on {layout.HOST_ADDRESS}:{layout.PROXY_PORT} "

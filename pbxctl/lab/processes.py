@@ -42,6 +42,15 @@ def read_pid(pid_file: Path, must_contain: str) -> int | None:
     return None
 
 
+def find_by_argument(argument: str) -> list[int]:
+    """Live processes with this exact argument (e.g. our own config path): strays whose PID file was lost."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and argument in cmdline(int(entry.name)) and is_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
 def write_pid(pid_file: Path, pid: int) -> None:
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f"{pid}\n")
