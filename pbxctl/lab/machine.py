@@ -45,6 +45,7 @@ def provision(spec: MachineSpec, fresh: bool = False) -> Path:
         _personalise(partial, spec)
         partial.rename(root)
     _configure_network(root, spec)
+    _configure_apt(root)
     return root
 
 
@@ -52,8 +53,6 @@ def _personalise(root: Path, spec: MachineSpec) -> None:
     """What makes copies of one image distinct servers: identity, host name, host keys, our login."""
     (root / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
     (root / "etc/hostname").write_text(spec.name + "\n")
-    # The lab's mirror is a dated snapshot whose Release file is past Valid-Until; a property of the lab, not of sites.
-    (root / "etc/apt/apt.conf.d/80pbxlab-snapshot").write_text('Acquire::Check-Valid-Until "false";\n')
     ssh.authorize(root)
 
 
@@ -83,6 +82,12 @@ def _configure_network(root: Path, spec: MachineSpec) -> None:
     hosts = ["127.0.0.1 localhost", f"127.0.1.1 {spec.name}", f"{layout.HOST_ADDRESS} labhost"]
     hosts += [f"{other.address} {other.name}" for other in layout.MACHINES if other.name != spec.name]
     (root / "etc/hosts").write_text("\n".join(hosts) + "\n")
+
+
+def _configure_apt(root: Path) -> None:
+    # The lab's mirror is a dated snapshot whose Release file is past Valid-Until: a property of the lab,
+    # not of sites. (The proxy itself is the site's apt_proxy setting, applied by its roles.)
+    (root / "etc/apt/apt.conf.d/80pbxlab-snapshot").write_text('Acquire::Check-Valid-Until "false";\n')
 
 
 # --- power ---

@@ -72,6 +72,13 @@ def test_power_cut_and_back(lab_owned, carrier):
     carrier.wait_ready()  # Asterisk comes back by itself: it is enabled, as on a real server
 
 
+def test_reset_gives_a_fresh_disk(lab_owned, carrier):
+    lab_api.ssh_run("carrier", "touch /root/left-from-before")
+    lab_api.reset("carrier")
+    assert lab_api.ssh_run("carrier", "test -e /root/left-from-before", check=False).returncode != 0
+    carrier.wait_ready()
+
+
 def test_stopping_one_machine_leaves_nothing_of_it(lab_owned):
     nspawn_pid = lab_api.status(["carrier"])["carrier"].pid
     lab_api.down(["carrier"])
