@@ -44,10 +44,10 @@ def ansible_playbook() -> str:
 
 
 def playbook_argv(compiled: Compiled, playbook: str, check: bool, limit: str | None) -> list[str]:
-    out = compiled.out_dir
+    out = compiled.out_dir.resolve()  # ansible-playbook runs from the project root, not the caller's directory
     argv = [ansible_playbook(), str(PLAYBOOKS / playbook), "-i", str(out / "inventory.yml"),
             "-e", f"@{out / 'vars.yml'}", "-e", f"@{out / 'secrets.yml'}",
-            "-e", f"pbxctl_build_dir={out.resolve()}"]
+            "-e", f"pbxctl_build_dir={out}"]
     if compiled.vault_password_file:
         argv += ["--vault-password-file", str(compiled.vault_password_file)]
     if check:
