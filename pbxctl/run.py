@@ -49,7 +49,7 @@ def playbook_argv(compiled: Compiled, playbook: str, check: bool, limit: str | N
             "-e", f"@{out / 'vars.yml'}", "-e", f"@{out / 'secrets.yml'}",
             "-e", f"pbxctl_build_dir={out}"]
     if compiled.vault_password_file:
-        argv += ["--vault-password-file", str(compiled.vault_password_file)]
+        argv += ["--vault-password-file", str(compiled.vault_password_file.resolve())]
     if check:
         argv += ["--check", "--diff"]
     if limit:
