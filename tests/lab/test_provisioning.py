@@ -247,6 +247,18 @@ def test_resync_of_a_phone_not_registered_sends_nothing(served):
     assert "not registered" in run.stderr and mac in run.stderr
 
 
+def test_apply_removes_files_no_phone_of_the_site_has(served):
+    from pbxctl import lab
+
+    stray = ["spa0011223344ff.xml", "eltex/0011223344fe.tar.gz", "old/KX-UT136.cfg"]
+    lab.ssh_run("pbx", "mkdir -p /srv/pbxctl-phones/old && cd /srv/pbxctl-phones && touch " + " ".join(stray))
+    run = pbxctl("apply", str(SITE), "--only", "phones", "--lab", "--json")
+    assert run.returncode == 0, run.stderr[-3000:]
+    left = lab.ssh_run("pbx", "cd /srv/pbxctl-phones && find . -type f | sed 's|^./||' | sort").stdout.split()
+    assert sorted(left) == sorted(served["files"])
+    assert lab.ssh_run("pbx", "test -e /srv/pbxctl-phones/old", check=False).returncode == 1
+
+
 def test_second_apply_changes_nothing(served):
     run = pbxctl("apply", str(SITE), "--only", "phones", "--lab", "--json")
     assert run.returncode == 0, run.stderr[-3000:]
