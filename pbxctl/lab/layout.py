@@ -6,10 +6,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-BRIDGE = "pbxlab0"
+# Several labs can run side by side on one host (PBXCTL_LAB_INSTANCE=1, 2…): each has its own bridge, subnet,
+# proxy port, machine roots and state, so parallel test runs never share a PBX or a carrier.
+INSTANCE = int(os.environ.get("PBXCTL_LAB_INSTANCE", "0"))
+SUFFIX = f"-{INSTANCE}" if INSTANCE else ""
+BRIDGE = f"pbxlab{INSTANCE}"
 NETWORK_PREFIX = 24
-HOST_ADDRESS = "10.253.0.1"
-PROXY_PORT = 8888
+SUBNET = f"10.253.{INSTANCE}"
+HOST_ADDRESS = f"{SUBNET}.1"
+PROXY_PORT = 8888 + INSTANCE
 PROXY_URL = f"http://{HOST_ADDRESS}:{PROXY_PORT}"
 # The proxy forwards only to these mirrors: the lab has no other business outside this machine.
 PROXY_ALLOWED_HOSTS = ("deb.debian.org",)
@@ -28,8 +33,8 @@ class MachineSpec:
 
 
 MACHINES: tuple[MachineSpec, ...] = (
-    MachineSpec("pbx", "10.253.0.10", "base"),
-    MachineSpec("carrier", "10.253.0.20", "carrier"),
+    MachineSpec("pbx", f"{SUBNET}.10", "base"),
+    MachineSpec("carrier", f"{SUBNET}.20", "carrier"),
 )
 
 
@@ -47,11 +52,16 @@ def cache_dir() -> Path:
     return base / "pbxctl" / "lab"
 
 
-MACHINES_DIR = Path("/var/lib/pbxctl/lab")
+MACHINES_DIR = Path(f"/var/lib/pbxctl/lab{SUFFIX}")
 LOG_DIR = MACHINES_DIR / "log"
 # PIDs of what `up` started; /run is the right place because a host reboot makes them meaningless.
-STATE_DIR = Path("/run/pbxctl-lab")
+STATE_DIR = Path(f"/run/pbxctl-lab{SUFFIX}")
 
 
 def machine_root(name: str) -> Path:
     return MACHINES_DIR / name
+
+
+def nspawn_name(name: str) -> str:
+    """The container's name on the host (its veth is vb-<name>): unique across lab instances."""
+    return name + SUFFIX

@@ -99,7 +99,7 @@ def boot(spec: MachineSpec) -> int:
     root = layout.machine_root(spec.name)
     argv = [
         "systemd-nspawn", "--register=no", "--keep-unit", "--boot", "--quiet",
-        "--directory", str(root), "--machine", spec.name,
+        "--directory", str(root), "--machine", layout.nspawn_name(spec.name),
         f"--network-bridge={layout.BRIDGE}", "--resolv-conf=off", "--timezone=off",
     ]
     pid = processes.spawn_detached(argv, log_file(spec.name), env=rootfs.NSPAWN_ENV)

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbxctl import lab
+
 BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 MODULE_PATH = "/usr/lib/baresip/modules"
 
@@ -41,7 +43,7 @@ class Phone:
         user: str,
         password: str,
         server: str,
-        local_address: str = "10.253.0.1",
+        local_address: str = lab.HOST_ADDRESS,
         server_port: int = 5060,
         auto_answer: bool = True,
         registers: bool = True,
