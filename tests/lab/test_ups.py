@@ -123,9 +123,13 @@ def wait_shutdown(timeout: float) -> list[float]:
 def rearm() -> None:
     """Mains back and NUT as after a boot: no FSD in upsd, no flag, upsmon watching again, an empty log."""
     set_ups("OL")
-    pbx(f"rm -f {FLAG} {SHUTDOWN_LOG}; systemctl restart nut-server.service; systemctl start nut-monitor.service")
-    status = wait_status({"OL"})
-    assert "FSD" not in status.split()
+    # FSD is latched by the driver and upsd until they restart (a real power cycle clears it)
+    pbx(f"rm -f {FLAG} {SHUTDOWN_LOG}; systemctl restart nut-driver@{UPS}.service && sleep 1"
+        " && systemctl restart nut-server.service && systemctl start nut-monitor.service")
+    deadline = time.monotonic() + 20
+    while (status := ups_status().split()) != ["OL"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert status == ["OL"]
     pbx("systemctl is-active nut-monitor.service")
     time.sleep(6)  # one upsmon poll (POLLFREQ 5) so it has seen OL before the next change
 
