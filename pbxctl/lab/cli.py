@@ -65,3 +65,19 @@ def _print_status(names: list[str] | None) -> None:
         login = f"ssh -F {lab.SSH_CONFIG} {name}"
         table.add_row(name, spec.address, state, str(host.pid) if host else "", login)
     console.print(table)
+
+
+@lab_app.command("demo")
+def demo_command(site: str = typer.Argument("inventories/example-office/site.yml", help="The site to apply.")) -> None:
+    """Boot the lab, apply SITE to its bare pbx, and place real calls through it (internal, inbound, outbound)."""
+    from pathlib import Path
+
+    from pbxctl.lab.demo import Demo
+    from pbxctl.problems import SiteInvalid
+
+    try:
+        ok = Demo(Path(site), console).run()
+    except (lab.LabError, SiteInvalid) as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    raise typer.Exit(0 if ok else 1)

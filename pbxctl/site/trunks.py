@@ -28,6 +28,9 @@ class SipRegisterTrunk(TrunkBase):
     auth_username: str | None = None
     from_domain: str | None = None
     expiration: int = Field(300, ge=60, le=3600)
+    caller_id_header: Literal["from", "pai"] = Field(
+        "from", description="where the caller's number goes: 'from' puts it in From (and P-Asserted-Identity); "
+        "'pai' keeps the account login in From, for providers that identify the account by it")
 
 
 class SipIpTrunk(TrunkBase):
@@ -37,6 +40,9 @@ class SipIpTrunk(TrunkBase):
     transport: Literal["udp", "tcp", "tls"] = "udp"
     match: list[IPv4Network] = Field(min_length=1, description="provider networks calls come from")
     username: str | None = Field(None, description="outbound auth user, if the provider wants one")
+    caller_id_header: Literal["from", "pai"] = Field(
+        "from", description="where the caller's number goes: 'from' puts it in From (and P-Asserted-Identity); "
+        "'pai' keeps the account login in From, for providers that identify the account by it")
 
 
 class GsmDongleTrunk(TrunkBase):
