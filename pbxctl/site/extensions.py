@@ -4,14 +4,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import ExtensionNumber, Model
+from .base import DisplayName, ExtensionNumber, Model
 
 RecordingPolicy = Literal["always", "never", "on_demand"]
 
 
 class Extension(Model):
     number: ExtensionNumber
-    name: str = Field(min_length=1, max_length=60)
+    name: DisplayName
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     voicemail: bool = True
     recording: RecordingPolicy = "never"

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from .base import ExtensionNumber, Model
+from .base import DisplayName, ExtensionNumber, Model
 
 MAC_RE = re.compile(r"^[0-9a-f]{12}$")
 
@@ -20,20 +20,20 @@ def normalise_mac(value: str) -> str:
 
 class Line(Model):
     extension: ExtensionNumber
-    label: str | None = None
+    label: DisplayName | None = None
 
 
 class Key(Model):
     type: Literal["blf", "speed_dial", "line"]
     extension: ExtensionNumber | None = None
     number: str | None = None
-    label: str | None = None
+    label: DisplayName | None = None
 
 
 class Phone(Model):
     mac: str
     model: str = Field(description="vendor model, e.g. cisco-spa502g, panasonic-kx-hdv130, eltex-vp-15p")
-    name: str | None = None
+    name: DisplayName | None = None
     lines: list[Line] = Field(min_length=1)
     keys: list[Key] = Field(default_factory=list)
     language: Literal["ru", "en"] | None = Field(None, description="defaults to the site's language")

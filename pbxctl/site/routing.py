@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import ExtensionNumber, KeyProblem, Model, Name, Target, TimeOfDay
+from .base import ExtensionNumber, KeyProblem, Model, Name, SipToken, Target, TimeOfDay
 from .extensions import RecordingPolicy
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -47,7 +47,7 @@ class IvrOption(Model):
 
 class Ivr(Model):
     name: Name
-    prompt: str = Field(description="Asterisk sound name, or a path to a file in the site repo")
+    prompt: SipToken = Field(description="Asterisk sound name, or a path to a file in the site repo")
     options: list[IvrOption] = Field(min_length=1)
     timeout: int = Field(5, ge=1, le=60, description="seconds to wait for a digit")
     retries: int = Field(2, ge=0, le=5)

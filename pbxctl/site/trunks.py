@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..numbers import NumberFormat
-from .base import Model, Name
+from .base import Model, Name, SipToken
 
 
 class TrunkBase(Model):
@@ -21,12 +21,12 @@ class TrunkBase(Model):
 
 class SipRegisterTrunk(TrunkBase):
     type: Literal["sip_register"]
-    host: str
+    host: SipToken
     port: int = Field(5060, ge=1, le=65535)
     transport: Literal["udp", "tcp", "tls"] = "udp"
-    username: str
-    auth_username: str | None = None
-    from_domain: str | None = None
+    username: SipToken
+    auth_username: SipToken | None = None
+    from_domain: SipToken | None = None
     expiration: int = Field(300, ge=60, le=3600)
     caller_id_header: Literal["from", "pai"] = Field(
         "from", description="where the caller's number goes: 'from' puts it in From (and P-Asserted-Identity); "
@@ -35,11 +35,11 @@ class SipRegisterTrunk(TrunkBase):
 
 class SipIpTrunk(TrunkBase):
     type: Literal["sip_ip"]
-    host: str
+    host: SipToken
     port: int = Field(5060, ge=1, le=65535)
     transport: Literal["udp", "tcp", "tls"] = "udp"
     match: list[IPv4Network] = Field(min_length=1, description="provider networks calls come from")
-    username: str | None = Field(None, description="outbound auth user, if the provider wants one")
+    username: SipToken | None = Field(None, description="outbound auth user, if the provider wants one")
     caller_id_header: Literal["from", "pai"] = Field(
         "from", description="where the caller's number goes: 'from' puts it in From (and P-Asserted-Identity); "
         "'pai' keeps the account login in From, for providers that identify the account by it")
