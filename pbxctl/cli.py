@@ -121,6 +121,31 @@ def plan(site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output:
     raise typer.Exit(result.returncode)
 
 
+@app.command()
+def doctor(site: SiteArg, lab: LabOpt = False, json_output: JsonOpt = False,
+           vault_password_file: VaultOpt = None) -> None:
+    """Live checks: Asterisk, trunk registrations, where phones register from, provisioning, UPS, power-on."""
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from .doctor import diagnose
+
+    checks = diagnose(_compile_for_run(site, lab, vault_password_file, "all"))
+    if json_output:
+        typer.echo(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        table = Table(title=f"pbxctl doctor {site}")
+        for column in ("check", "state", "detail"):
+            table.add_column(column)
+        colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+        for check in checks:
+            table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", escape(check.message))
+        out.print(table)
+    raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)
+
+
 def main() -> None:
     app()
 

@@ -1,20 +1,12 @@
 """Doctor checks for the power-cut story: does the server shut down on battery, and does it come back by itself?"""
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 from ..site import Site
+from .checks import Check
 
 BIOS_ADVICE = ("switch the BIOS setting 'Restore on AC power loss' (also called 'AC Power Recovery' or 'After Power "
                "Failure') to 'Power On', then set ups.bios_power_restore: true in the site file")
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Literal["ok", "warn", "fail"]
-    message: str
 
 
 def restore_policy(chassis_status: str) -> str | None:

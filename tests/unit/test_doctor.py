@@ -1,0 +1,67 @@
+"""`pbxctl doctor` judging live state read from a PBX (samples are Asterisk 22's own output)."""
+
+from pathlib import Path
+
+import pytest
+
+from pbxctl.doctor.pbx import pbx_checks
+from pbxctl.load import load_site
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "inventories"
+
+REGISTRATIONS = """
+ <Registration/ServerURI..............................>  <Auth....................>  <Status.......>
+==========================================================================================
+
+ trunk-calltrack/sip:10.253.3.20:5060                    trunk-calltrack-auth        Registered        (exp. 203s)
+ trunk-cheap/sip:10.253.3.20:5060                        trunk-cheap-auth            Rejected
+ trunk-city/sip:10.253.3.20:5060                         trunk-city-auth             Registered        (exp. 207s)
+ trunk-city2/sip:10.253.3.20:5060                        trunk-city2-auth            Registered        (exp. 208s)
+
+Objects found: 4"""
+
+CONTACTS = """
+  Contact:  <Aor/ContactUri..............................> <Hash....> <Status> <RTT(ms)..>
+==========================================================================================
+
+  Contact:  101/sip:101@192.168.10.31:5060;ob              5d1a0c5f7e Avail         1.210
+  Contact:  102/sip:102@198.51.100.66:5060                 77aa0c5f7e Avail        80.100
+  Contact:  trunk-cheap/sip:10.253.3.20:5060               8ee71fdd36 Avail         1.961
+
+Objects found: 3"""
+
+
+def _by_name(checks):
+    return {check.name: check for check in checks}
+
+
+def test_trunks_not_registered_fail_by_name(office_site):
+    checks = _by_name(pbx_checks(office_site, {"asterisk_active": "active\n", "registrations": REGISTRATIONS,
+                                               "enabled": "enabled\n"}))
+    assert checks["asterisk"].status == "ok"
+    assert checks["trunk calltrack"].status == "ok"
+    assert checks["trunk cheap"].status == "fail" and "Rejected" in checks["trunk cheap"].message
+    assert checks["trunk regional"].status == "fail" and "missing" in checks["trunk regional"].message
+
+
+def test_a_phone_registered_from_outside_the_office_is_reported(office_site):
+    checks = _by_name(pbx_checks(office_site, {"asterisk_active": "active", "contacts": CONTACTS,
+                                               "enabled": "enabled"}))
+    assert checks["registrations"].status == "fail"
+    assert "102 from 198.51.100.66" in checks["registrations"].message
+    assert "101" not in checks["registrations"].message
+
+
+def test_stopped_asterisk_and_missing_ups_fail(office_site):
+    checks = _by_name(pbx_checks(office_site, {"asterisk_active": "inactive", "enabled": "disabled", "ups": ""}))
+    assert checks["asterisk"].status == "fail"
+    assert checks["boot"].status == "fail"
+    assert checks["ups"].status == "fail"
+    on_battery = _by_name(pbx_checks(office_site, {"asterisk_active": "active", "enabled": "enabled",
+                                                   "ups": "== office-ups\nbattery.charge: 80\nups.status: OB\n"}))
+    assert on_battery["ups"].status == "warn" and "OB" in on_battery["ups"].message
+
+
+@pytest.fixture
+def office_site():
+    return load_site(EXAMPLES_DIR / "example-office" / "site.yml")
