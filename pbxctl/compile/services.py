@@ -62,13 +62,41 @@ def ups_vars(site: Site) -> dict:
 
 
 def security_vars(site: Site) -> dict:
+    """The firewall, fail2ban, the outbound guard's limits and lists, and where alerts go."""
+    from ..security import ALERT_EVENTS, refused_prefixes
+
     sec = site.security
+    local = [str(n) for n in site.pbx.local_networks]
+    prov = site.provisioning
+    phone_networks = provisioning_vars(site)["provisioning__phone_networks"]
+    # other services pbxctl runs on the PBX: the firewall opens them to the networks those roles serve
+    services = []
+    if "tftp" in prov.protocols:
+        services.append({"name": "provisioning TFTP", "proto": "udp", "port": 69, "from": list(phone_networks)})
+    if "http" in prov.protocols:
+        services.append({"name": "provisioning HTTP", "proto": "tcp", "port": prov.http_port,
+                         "from": list(phone_networks)})
+    if site.ups and site.ups.mode == "netserver":
+        services.append({"name": "NUT upsd (other machines on this UPS)", "proto": "tcp", "port": 3493,
+                         "from": list(local)})
     return {
+        "security__site_name": site.site.name,
+        "security__local_networks": local,
         "security__sip_allowed_networks": [str(n) for n in sec.sip_allowed_networks],
-        "security__admin_networks": [str(n) for n in sec.admin_networks],
+        # SSH: the admin networks; none named → the office's own networks (an empty list must not mean "nobody")
+        "security__admin_networks": [str(n) for n in sec.admin_networks] or local,
+        "security__ssh_port": site.pbx.ssh_port,
+        "security__sip_port": site.pbx.sip_port,
+        "security__rtp_start": site.pbx.rtp_ports.start,
+        "security__rtp_end": site.pbx.rtp_ports.end,
+        # host names are resolved on the PBX at apply time (nftables wants addresses)
+        "security__trunk_hosts": sorted({t.host for t in site.trunks if hasattr(t, "host")}),
+        "security__trunk_networks": sorted({str(n) for t in site.trunks for n in getattr(t, "match", [])}),
+        "security__services": services,
         "security__fail2ban": sec.fail2ban.model_dump(mode="json"),
         "security__alerts": sec.alerts.model_dump(mode="json", exclude_none=True),
+        "security__alert_events": dict(ALERT_EVENTS),
         "security__max_outbound_calls": sec.max_outbound_calls,
         "security__international_hours": sec.international_hours,
-        "security__blocked_prefixes": list(sec.blocked_prefixes),
+        "security__blocked_prefixes": [p["prefix"] for p in refused_prefixes(list(sec.blocked_prefixes))],
     }
