@@ -8,8 +8,9 @@ thousand phones cost milliseconds.
 from ..problems import SiteInvalid
 from ..secrets import Secrets
 from ..site import Site
+from ..site.checks import phone_problems
 from ..site.phones import Phone
-from .registry import MODELS, PhoneModel
+from .registry import MODELS
 from .timezones import zone
 
 
@@ -100,21 +101,12 @@ def device_context(shared: dict, phone: Phone, secrets: Secrets) -> dict:
 
 
 def check_devices(site: Site, secrets: Secrets) -> None:
-    """Refuse what a device can't hold or what secrets.yml lacks, naming the key, never a value."""
-    problems = []
+    """Refuse what secrets.yml lacks, naming the key, never a value; and what `validate` refuses about phones
+    (a key that doesn't fit, a line key on another phone's line) when the site was built without loading a file."""
+    problems = [f"{p.dotted}: {p.message}" for p in phone_problems(site)]
     if not secrets.get("admin", "phones", "password"):
         problems.append("secrets: admin.phones.password: missing (run `pbxctl compile` to generate it)")
-    for index, phone in enumerate(site.phones):
-        model: PhoneModel = MODELS[phone.model]
-        where = f"phones[{index}] ({phone.mac})"
-        if model.shared_keys and len(phone.lines) + len(phone.keys) > model.keys:
-            problems.append(f"{where}: {phone.model} has {model.keys} keys for lines and BLF/speed dial together, "
-                            f"{len(phone.lines)} line(s) + {len(phone.keys)} key(s) given")
-        own = {line.extension for line in phone.lines}
-        for key_index, key in enumerate(phone.keys):
-            if key.type == "line" and key.extension not in own:
-                problems.append(f"{where}.keys[{key_index}]: a line key needs one of this phone's lines, "
-                                f"got '{key.extension}'")
+    for phone in site.phones:
         for line in phone.lines:
             for item in ("username", "password"):
                 if not secrets.get("extensions", line.extension, item):

@@ -174,9 +174,15 @@ def _routes(site: Site) -> Iterator[Problem]:
         yield Problem(("inbound_routes", index, "crm_lookup"), "crm_lookup needs a crm section with the url")
 
 
+def phone_problems(site: Site) -> list[Problem]:
+    """What `validate` says about the phones, for callers that build a Site without loading a file."""
+    return list(_phones(site))
+
+
 def _phones(site: Site) -> Iterator[Problem]:
     extensions = {e.number for e in site.extensions}
     for index, phone in enumerate(site.phones):
+        own = {line.extension for line in phone.lines}
         model = MODELS.get(phone.model)
         if model is None:
             yield Problem(("phones", index, "model"), f"unknown model '{phone.model}'; known: "
@@ -187,6 +193,10 @@ def _phones(site: Site) -> Iterator[Problem]:
         elif len(phone.keys) > model.keys:
             yield Problem(("phones", index, "keys"), f"{phone.model} has {model.keys} programmable key(s), "
                           f"{len(phone.keys)} given")
+        elif model.shared_keys and len(phone.lines) + len(phone.keys) > model.keys:
+            # one row of keys: each registered line takes one before any BLF/speed dial gets its own
+            yield Problem(("phones", index, "keys"), f"{phone.model} has {model.keys} keys for lines and "
+                          f"BLF/speed dial together, {len(phone.lines)} line(s) + {len(phone.keys)} key(s) given")
         for line_index, line in enumerate(phone.lines):
             if line.extension not in extensions:
                 yield Problem(("phones", index, "lines", line_index, "extension"),
@@ -197,8 +207,18 @@ def _phones(site: Site) -> Iterator[Problem]:
             elif key.type == "blf" and key.extension not in extensions:
                 yield Problem(("phones", index, "keys", key_index, "extension"),
                               f"BLF key needs a defined extension, got '{key.extension}'")
+            if key.type == "line" and key.extension not in own:
+                got = f"got '{key.extension}'" if key.extension else "none given"
+                yield Problem(("phones", index, "keys", key_index, "extension"),
+                              f"a line key needs one of this phone's lines ({', '.join(sorted(own))}), {got}")
             if key.type == "speed_dial" and not key.number:
                 yield Problem(("phones", index, "keys", key_index, "number"), "speed_dial needs a number")
+    prov = site.provisioning
+    if site.phones and prov.http_auth and "tftp" not in prov.protocols:
+        # a factory-new phone knows no credentials: its first fetch (the model/bootstrap file's pointer to its own
+        # file) goes over TFTP, filtered to the phones' networks; over HTTP it would get 401 and never provision
+        yield Problem(("provisioning", "protocols"), "a factory-new phone fetches its own file with no login: "
+                      "list tftp too (served only to the phones' networks), or set http_auth: false")
 
 
 def _schedules(site: Site) -> Iterator[Problem]:
