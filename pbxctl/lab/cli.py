@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -15,18 +18,24 @@ err_console = Console(stderr=True)
 NAMES_ARGUMENT = typer.Argument(None, help="Machines to act on (default: all).", show_default=False)
 
 
+@contextmanager
+def _lab_errors() -> Iterator[None]:
+    """A lab that can't run here is a user-facing problem: one red line, exit 1, no traceback."""
+    try:
+        yield
+    except lab.LabError as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+
+
 @lab_app.command("up")
 def up_command(
     names: list[str] | None = NAMES_ARGUMENT,
     fresh: bool = typer.Option(False, "--fresh", help="Start stopped machines from a new root (bare server)."),
 ) -> None:
     """Boot the lab machines and wait until they answer over SSH."""
-    try:
-        with console.status("Bringing the lab up (the first run builds images, a few minutes)…"):
-            lab.up(names or None, fresh=fresh)
-    except lab.LabError as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+    with _lab_errors(), console.status("Bringing the lab up (the first run builds images, a few minutes)…"):
+        lab.up(names or None, fresh=fresh)
     _print_status(names)
 
 
@@ -36,11 +45,8 @@ def down_command(
     purge: bool = typer.Option(False, "--purge", help="Also delete the machines' root filesystems."),
 ) -> None:
     """Stop the lab machines; with the last one, the proxy and bridge go too."""
-    try:
+    with _lab_errors():
         lab.down(names or None, purge=purge)
-    except lab.LabError as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
     _print_status(names)
 
 
@@ -76,8 +82,9 @@ def demo_command(site: str = typer.Argument("inventories/example-office/site.yml
     from pbxctl.problems import SiteInvalid
 
     try:
-        ok = Demo(Path(site), console).run()
-    except (lab.LabError, SiteInvalid) as error:
+        with _lab_errors():
+            ok = Demo(Path(site), console).run()
+    except SiteInvalid as error:
         err_console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
     raise typer.Exit(0 if ok else 1)
