@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pbxctl import lab
@@ -24,7 +25,7 @@ def _lab_errors() -> Iterator[None]:
     try:
         yield
     except lab.LabError as error:
-        err_console.print(f"[red]{error}[/red]")
+        err_console.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(1) from None
 
 
@@ -60,7 +61,7 @@ def _print_status(names: list[str] | None) -> None:
     try:
         running = lab.status(names or None)
     except lab.LabError as error:
-        err_console.print(f"[red]{error}[/red]")
+        err_console.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(1) from None
     table = Table(title=f"pbxctl lab (bridge {lab.BRIDGE}, host {lab.HOST_ADDRESS}, proxy {lab.PROXY_URL})")
     for column in ("machine", "address", "state", "pid", "ssh"):
@@ -85,6 +86,6 @@ def demo_command(site: str = typer.Argument("inventories/example-office/site.yml
         with _lab_errors():
             ok = Demo(Path(site), console).run()
     except SiteInvalid as error:
-        err_console.print(f"[red]{error}[/red]")
+        err_console.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(1) from None
     raise typer.Exit(0 if ok else 1)
