@@ -98,7 +98,8 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
     os.chmod(out, 0o750)
     files = [
         _dump(out / "inventory.yml", inventory(site, target)),
-        _dump(out / "vars.yml", site_vars(site)),
+        # files the site repo ships (IVR prompts) are found beside the site file
+        _dump(out / "vars.yml", {**site_vars(site), "asterisk__site_dir": str(site_file.resolve().parent)}),
     ]
     secret_file = out / "secrets.yml"
     _dump(secret_file, role_secrets(site, secrets), 0o600)

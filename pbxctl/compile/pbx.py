@@ -1,7 +1,14 @@
 """Variables of the asterisk role: everything the PBX templates need, normalised and derived."""
 
+from pathlib import PurePosixPath
+
 from ..numbers import COUNTRY_PLANS, to_e164
 from ..site import Site
+
+# a prompt ending in one of these is a file in the site repo, shipped by the role; anything else is a sound name
+SOUND_SUFFIXES = (".wav", ".gsm", ".sln", ".sln16", ".ulaw", ".alaw", ".g722", ".g729", ".ogg")
+SOUNDS_DIR = "/var/lib/asterisk/sounds/pbxctl"
+RECORDINGS_HTTP_PORT = 8088
 
 
 def dial_pattern(pattern: str) -> str:
@@ -63,6 +70,67 @@ def _inbound_route(route, country: str) -> dict:
     return data
 
 
+def is_sound_file(prompt: str) -> bool:
+    return prompt.lower().endswith(SOUND_SUFFIXES)
+
+
+def _sound_name(prompt: str) -> str:
+    """The name Asterisk plays: a shipped file goes to sounds/pbxctl/ under its own name, without the suffix."""
+    if not is_sound_file(prompt):
+        return prompt
+    path = PurePosixPath(prompt)
+    return f"pbxctl/{path.name[: -len(path.suffix)]}"
+
+
+def _ivr(ivr) -> dict:
+    data = ivr.model_dump(mode="json", exclude_none=True)
+    data["sound"] = _sound_name(ivr.prompt)
+    return data
+
+
+def _sound_files(site: Site) -> list[dict]:
+    """Prompt files of the site repo: src relative to the site file, dest under the role's sound directory."""
+    files = {}
+    for ivr in site.ivrs:
+        if is_sound_file(ivr.prompt):
+            files[PurePosixPath(ivr.prompt).name] = {"src": ivr.prompt,
+                                                     "dest": f"{SOUNDS_DIR}/{PurePosixPath(ivr.prompt).name}"}
+    return sorted(files.values(), key=lambda f: f["dest"])
+
+
+def _outbound_sets(site: Site) -> list[dict]:
+    """Extensions grouped by the routes open to them, in site order (the first route whose pattern matches wins).
+
+    Each distinct set becomes one dialplan context, so routes sharing a pattern (a city each) never shadow
+    each other: an extension only ever sees its own routes.
+    """
+    sets: dict[tuple[str, ...], list[str]] = {}
+    for ext in site.extensions:
+        names = tuple(r.name for r in site.outbound_routes if r.extensions is None or ext.number in r.extensions)
+        sets.setdefault(names, []).append(ext.number)
+    return [{"name": f"outbound-{index}", "routes": list(names), "extensions": numbers}
+            for index, (names, numbers) in enumerate(sets.items(), 1)]
+
+
+def _recording(site: Site) -> dict:
+    data = site.recording.model_dump(mode="json")
+    data["path"] = data["path"].rstrip("/") or "/"
+    return data
+
+
+def _cdr(site: Site) -> dict:
+    data = site.cdr.model_dump(mode="json", exclude_none=True)
+    data["recording_base_url"] = (site.cdr.recording_base_url
+                                  or f"http://{_pbx_address(site)}:{RECORDINGS_HTTP_PORT}/recordings/")
+    if not data["recording_base_url"].endswith("/"):
+        data["recording_base_url"] += "/"
+    return data
+
+
+def _dongles(site: Site) -> list[dict]:
+    return [t.model_dump(mode="json", exclude_none=True) for t in site.trunks if t.type == "gsm_dongle"]
+
+
 def pbx_vars(site: Site) -> dict:
     country = site.site.country
     plan = COUNTRY_PLANS[country]
@@ -81,11 +149,15 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__trunks": [_trunk(t, country) for t in site.trunks],
         "asterisk__schedules": [_schedule(s, site) for s in site.schedules],
         "asterisk__inbound_routes": [_inbound_route(r, country) for r in site.inbound_routes],
-        "asterisk__ivrs": [i.model_dump(mode="json", exclude_none=True) for i in site.ivrs],
+        "asterisk__ivrs": [_ivr(i) for i in site.ivrs],
+        "asterisk__sound_files": _sound_files(site),
         "asterisk__ring_groups": [g.model_dump(mode="json", exclude_none=True) for g in site.ring_groups],
         "asterisk__queues": [q.model_dump(mode="json", exclude_none=True) for q in site.queues],
         "asterisk__outbound_routes": [_outbound_route(r, site) for r in site.outbound_routes],
-        "asterisk__recording": site.recording.model_dump(mode="json"),
-        "asterisk__cdr": site.cdr.model_dump(mode="json", exclude_none=True),
+        "asterisk__outbound_sets": _outbound_sets(site),
+        "asterisk__dongles": _dongles(site),
+        "asterisk__recording": _recording(site),
+        "asterisk__recordings_http_port": RECORDINGS_HTTP_PORT,
+        "asterisk__cdr": _cdr(site),
         "asterisk__crm": site.crm.model_dump(mode="json") if site.crm else None,
     }
