@@ -1,8 +1,10 @@
 """Cisco SPA30x/50x desk phones and SPA112/122 ATAs: XML flat profiles.
 
 Files: `spa<PSN>.cfg` per model, what a factory-reset device asks for by itself (its default Profile_Rule is
-/spa$PSN.cfg on the option-66 server), pointing it at `spa<mac>.xml`; that per-device profile carries
-everything else, including a Profile_Rule with the device's own HTTP credentials for every later resync.
+/spa$PSN.cfg on the option-66 server), pointing it at `spa<mac>.xml` over TFTP (the device has no login yet;
+TFTP is answered only on the phones' networks); that per-device profile carries everything else, including a
+Profile_Rule with the device's own HTTP credentials for every later resync. Without TFTP in
+`provisioning.protocols` the bootstrap points at HTTP without a login, which needs http_auth off.
 """
 
 from jinja2 import Environment
@@ -108,6 +110,6 @@ def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
 
 
 def model_files(env: Environment, shared: dict, model: PhoneModel) -> dict[str, bytes]:
-    rule = f"{shared['prov']['base_url']}/spa$MA.xml"
+    rule = f"{shared['prov']['first_url']}/spa$MA.xml"  # TFTP when listed: the device has no login yet
     text = env.get_template("cisco/spa-bootstrap.cfg.j2").render(site=shared, model=model, profile_rule=rule)
     return {bootstrap_name(model): text.encode("utf-8")}

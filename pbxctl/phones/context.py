@@ -34,6 +34,11 @@ def site_context(site: Site, secrets: Secrets) -> dict:
     scheme = "http" if http else "tftp"
     port = prov.http_port if http else 69
     base = f"{scheme}://{server}" + (f":{port}" if http and port != 80 else "")
+    # A factory-new device knows no login, so the model-level file it asks for first sends it to its own file
+    # over TFTP (no logins, answered only on the phones' networks); its own file then sets every later resync
+    # to `base_url`, with its own HTTP login. Without TFTP the first fetch is HTTP without a login, which only
+    # works with http_auth off: validate refuses HTTP-only provisioning with http_auth on.
+    first = f"tftp://{server}" if "tftp" in prov.protocols else base
     return {
         "name": site.site.name,
         "language": site.site.language,
@@ -48,6 +53,7 @@ def site_context(site: Site, secrets: Secrets) -> dict:
             "server": server,
             "scheme": scheme,
             "base_url": base,
+            "first_url": first,
             "http_auth": http and prov.http_auth,
             "resync_minutes": prov.resync_minutes,
             "firmware_base": (prov.firmware_url or f"{base}/firmware").rstrip("/"),

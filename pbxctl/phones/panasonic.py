@@ -7,7 +7,9 @@ most 32 characters, values at most 500 and may not span lines, the file ends wit
 configuration is at most 120 KB. A line breaking a rule is ignored by the phone, silently: so we refuse it here.
 
 Files: `{MODEL}.cfg` per model (what the phone asks for first; no secrets) and `Config{MAC}.cfg` per device
-(MAC in upper case, as the phone's {MAC} macro expands it).
+(MAC in upper case, as the phone's {MAC} macro expands it). The model file sends the phone to its own file over
+TFTP (no login yet; answered only on the phones' networks); the device file sets every later fetch to HTTP with
+the device's own login. Without TFTP the model file points at HTTP without a login, which needs http_auth off.
 """
 
 import re
@@ -103,6 +105,11 @@ def _url(ctx_site: dict, path: str, user: str | None = None, password: str | Non
     return f"{base}/{path}"
 
 
+def _first_url(ctx_site: dict, path: str) -> str:
+    """Where a factory-new phone fetches its own file: TFTP when listed, as it has no login yet."""
+    return f"{ctx_site['prov']['first_url']}/{path}"
+
+
 def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
     site = ctx["site"]
     buttons = [(key["index"], FACILITIES[key["type"]], key["target"], key["label"]) for key in ctx["keys"]]
@@ -116,5 +123,5 @@ def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
 def model_files(env: Environment, shared: dict, model: PhoneModel) -> dict[str, bytes]:
     text = env.get_template("panasonic/sip-product.cfg.j2").render(
         site=shared, model=model, time_params=time_params(shared["zone"]),
-        standard_url=_url(shared, "Config{MAC}.cfg"), product_url=_url(shared, model_name(model)))
+        standard_url=_first_url(shared, "Config{MAC}.cfg"), product_url=_url(shared, model_name(model)))
     return {model_name(model): standard_format(text)}

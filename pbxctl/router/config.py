@@ -94,8 +94,10 @@ def dhcp_options(site: Site) -> list[dict]:
         options.append({"name": "pbxctl-160", "code": "160", "value": f"'{base}'",
                         "comment": _c("provisioning URL (option 160)")})
     if "eltex" in vendors:
-        # vendor-specific sub-options: 5 = server URL, 6 = configuration file (phone_templates/eltex/README.md)
-        options.append({"name": "pbxctl-43", "code": "43", "value": "0x" + _tlv(5, base) + _tlv(6, ELTEX_FILE),
+        # vendor-specific sub-options: 5 = server URL, 6 = configuration file (phone_templates/eltex/README.md);
+        # a new device has no login yet: over TFTP when listed, its archive then moves resyncs to HTTP with one
+        first = f"tftp://{server}" if tftp else base
+        options.append({"name": "pbxctl-43", "code": "43", "value": "0x" + _tlv(5, first) + _tlv(6, ELTEX_FILE),
                         "comment": _c("Eltex auto-update (option 43)")})
     return options
 

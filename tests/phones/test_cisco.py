@@ -34,7 +34,7 @@ def test_every_device_profile_resyncs_from_our_server_with_its_own_credentials()
 def test_bootstrap_holds_no_secret():
     files = render_case("office")
     boot = ET.fromstring(files["spa504G.cfg"])
-    assert boot.findtext("Profile_Rule") == "http://192.168.10.5/spa$MA.xml"
+    assert boot.findtext("Profile_Rule") == "tftp://192.168.10.5/spa$MA.xml"
     assert {e.tag for e in boot}.isdisjoint({"Admin_Passwd", "Password_1_", "Auth_ID_1_"})
 
 

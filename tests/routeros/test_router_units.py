@@ -85,7 +85,7 @@ def test_dhcp_options_point_phones_at_the_provisioning_server(site):
     while raw:
         subs[raw[0]] = raw[2:2 + raw[1]].decode()
         raw = raw[2 + raw[1]:]
-    assert subs == {5: "http://192.168.10.5", 6: "eltex/$MA.tar.gz"}
+    assert subs == {5: "tftp://192.168.10.5", 6: "eltex/$MA.tar.gz"}  # first fetch: no login yet
     site.provisioning.protocols = ["http"]
     site.provisioning.http_port = 8080
     options = {o["code"]: o["value"] for o in config.dhcp_options(site)}
