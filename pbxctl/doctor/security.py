@@ -66,9 +66,9 @@ def jail_checks(jail_status: str | None) -> list[Check]:
 def contact_addresses(contacts: str) -> list[tuple[str, str]]:
     """(aor, host) of each contact in `pjsip show contacts` output."""
     found = []
-    for match in re.finditer(r"^\s*Contact:\s+([^/\s]+)/sip:(?:[^@\s]*@)?\[?([0-9a-fA-F.:]+?)\]?(?::\d+)?[;>\s]",
+    for match in re.finditer(r"^\s*Contact:\s+([^/\s]+)/sips?:(?:[^@\s]*@)?(\[[0-9a-fA-F:]+\]|[^:;>\s]+)",
                              contacts, re.MULTILINE):
-        found.append((match.group(1), match.group(2)))
+        found.append((match.group(1), match.group(2).strip("[]")))
     return found
 
 
