@@ -26,17 +26,18 @@ def render(site: Annotated[Path, typer.Argument(help="the site file (inventories
                exists=True, dir_okay=False)] = None) -> None:
     """Write every phone's and gateway's files (0640; they hold SIP secrets). Missing secrets are generated."""
     from ..compile import load_with_secrets
-    from .render import write_phones
+    from .render import sync_phones
 
     try:
         loaded, secrets, _ = load_with_secrets(site, vault_password_file)
         out_dir = output or Path("build") / loaded.site.name / "phones"
-        written = write_phones(loaded, secrets, out_dir)
+        written = sync_phones(loaded, secrets, out_dir)
     except SiteInvalid as error:
         for line in error.lines:
             err.print(f"[red]{line}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
-    out.print(f"[green]rendered[/green] {len(written)} files for {len(loaded.phones)} devices → {out_dir}")
+    out.print(f"[green]rendered[/green] {len(written.files)} files for {len(loaded.phones)} devices → {out_dir} "
+              f"({len(written.changed)} written, {len(written.removed)} removed)")
 
 
 @phones_app.command("resync")

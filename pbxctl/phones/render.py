@@ -1,10 +1,15 @@
 """Render every phone's and gateway's provisioning files for a site.
 
 `render_phones` returns {relative file name: bytes}: the same site and secrets give the same bytes, always.
-`write_phones` puts them under a directory (files 0640: they carry SIP secrets) and removes nothing else.
+`write_phones` puts them under a directory (files 0640: they carry SIP secrets): a file whose bytes are already
+there is left alone (a repeat compile of a thousand phones writes only what changed), and files pbxctl would
+name for a device or model the site no longer has are removed. Anything else in the directory (firmware images,
+files of other tools) is never touched.
 """
 
 import os
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,18 +53,77 @@ def render_phones(site: Site, secrets: Secrets) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
-def write_phones(site: Site, secrets: Secrets, out_dir: Path) -> list[Path]:
+# every name render_phones can give a file, for any device or model: what write_phones may remove
+_CISCO_PSN = "|".join(sorted(re.escape(m.cisco_psn) for m in MODELS.values() if m.vendor == "cisco"))
+_PANASONIC = "|".join(sorted(re.escape(m.product) for m in MODELS.values() if m.vendor == "panasonic"))
+OURS = re.compile(rf"^(spa[0-9a-f]{{12}}\.xml|spa({_CISCO_PSN})\.cfg|Config[0-9A-F]{{12}}\.cfg|({_PANASONIC})\.cfg"
+                  rf"|eltex/[0-9a-f]{{12}}\.tar\.gz)(\.tmp)?$")
+MODE = 0o640
+
+
+@dataclass
+class Written:
+    files: list[Path] = field(default_factory=list)  # every file of the site, in the directory now
+    changed: list[Path] = field(default_factory=list)  # written this time (new or different bytes, or wrong mode)
+    removed: list[Path] = field(default_factory=list)  # ours, for devices or models the site no longer has
+
+
+def _existing(out_dir: Path) -> dict[str, os.stat_result]:
+    """Relative name → stat of each regular file directly under out_dir and one level down (eltex/)."""
+    found = {}
+    stack = [("", out_dir)]
+    while stack:
+        prefix, directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False) and not prefix:
+                stack.append((entry.name + "/", Path(entry.path)))
+            elif entry.is_file(follow_symlinks=False):
+                found[prefix + entry.name] = entry.stat(follow_symlinks=False)
+    return found
+
+
+def _same(path: Path, info: os.stat_result | None, data: bytes) -> bool:
+    if info is None or info.st_size != len(data) or (info.st_mode & 0o7777) != MODE:
+        return False
+    try:
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MODE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, MODE)  # whatever the umask
+    os.replace(tmp, path)
+
+
+def sync_phones(site: Site, secrets: Secrets, out_dir: Path) -> Written:
+    """Make out_dir hold exactly the site's rendered files among the names pbxctl gives; report what moved."""
     rendered = render_phones(site, secrets)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    existing = _existing(out_dir)
+    result = Written()
     for name, data in rendered.items():
         path = out_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o640)  # whatever the umask
-        os.replace(tmp, path)
-        written.append(path)
-    return written
+        if not _same(path, existing.get(name), data):
+            _write(path, data)
+            result.changed.append(path)
+        result.files.append(path)
+    for name in sorted(set(existing) - set(rendered)):
+        if OURS.match(name):
+            (out_dir / name).unlink(missing_ok=True)
+            result.removed.append(out_dir / name)
+    return result
+
+
+def write_phones(site: Site, secrets: Secrets, out_dir: Path) -> list[Path]:
+    """Every file of the site under out_dir (written only where the bytes differ); stale ones removed."""
+    return sync_phones(site, secrets, out_dir).files

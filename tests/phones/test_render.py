@@ -73,3 +73,51 @@ def test_example_office_renders():
     fill_generated(site, secrets)
     files = render_phones(site, secrets)
     assert "spa502G.cfg" in files and "Config080023A10005.cfg" in files
+
+
+def _stamps(directory: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(directory)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in directory.rglob("*") if p.is_file()}
+
+
+def test_a_repeat_write_touches_only_what_changed(tmp_path):
+    from pbxctl.phones.render import sync_phones
+
+    site, secrets = _office()
+    out = tmp_path / "phones"
+    first = sync_phones(site, secrets, out)
+    assert len(first.changed) == len(first.files) == len(render_case("office")) and not first.removed
+    before = _stamps(out)
+    again = sync_phones(site, secrets, out)
+    assert again.changed == [] and again.removed == [] and again.files == first.files
+    assert _stamps(out) == before, "unchanged files are neither rewritten nor replaced"
+    # one phone's line changes name: only that phone's file is written
+    site.extensions[next(i for i, e in enumerate(site.extensions) if e.number == "103")].name = "Viktor P."
+    changed = sync_phones(site, secrets, out)
+    assert [p.name for p in changed.changed] == ["Config080023A10004.cfg"]
+    # a file whose mode was loosened is written again, 0640
+    (out / "spa000e08d10001.xml").chmod(0o644)
+    assert [p.name for p in sync_phones(site, secrets, out).changed] == ["spa000e08d10001.xml"]
+    assert stat.S_IMODE((out / "spa000e08d10001.xml").stat().st_mode) == 0o640
+
+
+def test_files_of_removed_phones_go_and_foreign_files_stay(tmp_path):
+    from pbxctl.phones.render import sync_phones
+
+    site, secrets = _office()
+    out = tmp_path / "phones"
+    sync_phones(site, secrets, out)
+    foreign = ["spa50x-30x-7-6-2e.bin", "firmware/KX-HDV130.fw", "notes.txt", "old/KX-UT136.cfg"]
+    for name in foreign:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(b"x")
+    (out / "spa000e08d1ffff.xml").write_bytes(b"stale")  # a phone rendered by an older site
+    (out / "spa000e08d10001.xml.tmp").write_bytes(b"interrupted")
+    site.phones = [p for p in site.phones if p.mac not in ("000e08d10004", "a8f94be00007", "080023a10005")]
+    result = sync_phones(site, secrets, out)
+    assert sorted(str(p.relative_to(out)) for p in result.removed) == sorted([
+        "spa000e08d10004.xml", "spa112.cfg", "eltex/a8f94be00007.tar.gz", "Config080023A10005.cfg",
+        "KX-TGP600.cfg", "spa000e08d1ffff.xml", "spa000e08d10001.xml.tmp"])
+    assert result.changed == []
+    left = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert left == set(render_phones(site, secrets)) | set(foreign)
