@@ -61,8 +61,8 @@ def schema(output: Annotated[Path | None, typer.Option("-o", "--output")] = None
 
 
 PLAYBOOKS = {"all": "site.yml", "pbx": "pbx.yml", "phones": "provisioning.yml", "router": "router.yml",
-             "ups": "ups.yml"}
-OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups (default: everything)")]
+             "ups": "ups.yml", "security": "security.yml"}
+OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups | security (default: everything)")]
 LabOpt = Annotated[bool, typer.Option("--lab", help="apply to the local lab machines instead of the site's")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON summary on stdout, for CI")]
 

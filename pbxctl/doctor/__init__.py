@@ -2,10 +2,13 @@
 
 import json
 
+import yaml
+
 from ..compile import Compiled
 from ..run import run_playbook
 from .checks import Check
-from .pbx import pbx_checks
+from .pbx import PBX_COMMANDS, pbx_checks
+from .security import SECURITY_COMMANDS, security_checks
 from .ups import power_on_checks
 
 __all__ = ["Check", "diagnose"]
@@ -17,10 +20,15 @@ def diagnose(compiled: Compiled) -> list[Check]:
     doctor_dir.mkdir(parents=True, exist_ok=True)
     for stale in doctor_dir.glob("*.json"):
         stale.unlink()
+    # what to read lives here, beside the code that judges it; the playbook only runs it
+    commands = {**PBX_COMMANDS, **SECURITY_COMMANDS}
+    (doctor_dir / "commands.yml").write_text(yaml.safe_dump({"doctor__commands": commands}))
     result = run_playbook(compiled, "doctor.yml", quiet=True)
     states = [json.loads(path.read_text()) for path in sorted(doctor_dir.glob("*.json"))]
     if result.returncode != 0 or not states:
         reason = "; ".join(f"{f['host']}: {f['message'][:200]}" for f in result.failures) or "no answer"
         return [Check("pbx", "fail", f"could not read the PBX's state: {reason}"), *power_on_checks(site)]
     state = states[0]
-    return [*pbx_checks(site, state), *power_on_checks(site, state.get("ipmi") or None)]
+    outputs = {name: (value or None) for name, value in state.items()}
+    return [*pbx_checks(site, state), *security_checks(site, outputs),
+            *power_on_checks(site, state.get("ipmi") or None)]

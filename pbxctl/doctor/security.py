@@ -1,15 +1,14 @@
 """Doctor checks for the toll-fraud guard: is the firewall loaded, the jail active, who is banned, and does any
 phone register from a network the site does not expect?
 
-The caller runs SECURITY_COMMANDS on the PBX (over SSH) and hands their output here; a command that failed is None.
+`pbxctl doctor` runs SECURITY_COMMANDS on the PBX (read-only) and hands their output here; a failed command is None.
 """
 
 import re
-from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network
 
 from ..site import Site
-from .ups import Check
+from .checks import Check
 
 FIREWALL_TABLE = "pbxctl_security"
 JAIL = "pbxctl-asterisk"
@@ -18,11 +17,6 @@ SECURITY_COMMANDS = {
     "jail": f"fail2ban-client status {JAIL}",
     "contacts": "asterisk -rx 'pjsip show contacts'",
 }
-
-
-def collect(run: Callable[[str], str | None]) -> dict[str, str | None]:
-    """Run each command with `run` (stdout, or None when it failed)."""
-    return {name: run(command) for name, command in SECURITY_COMMANDS.items()}
 
 
 def security_checks(site: Site, outputs: dict[str, str | None]) -> list[Check]:
