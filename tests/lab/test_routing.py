@@ -272,13 +272,19 @@ def test_outbound_fails_over_from_503_and_shows_each_city_number(ext, provider):
     msk.wait_closed(timeout=20)
     assert spb.call("+79161234568").answered
     spb.wait_closed(timeout=20)
-    calls = [(c.account, c.dialled, c.caller_id, c.result) for c in provider.outbound_calls()]
+    # the account stays in From; the number each city presents is in P-Asserted-Identity, in the trunk's format
+    calls = [(c.account, c.dialled, _uri_user(c.p_asserted_identity), c.result) for c in provider.outbound_calls()]
     assert calls == [
         ("cheap", "79161234567", "74957770100", "503"),
         ("msk-city", "+79161234567", "+74957770100", "answered"),
         ("cheap", "79161234568", "78127770100", "503"),
         ("spb-city", "89161234568", "88127770100", "answered"),
     ]
+
+
+def _uri_user(header: str) -> str:
+    match = re.search(r"sip:([^@>;]+)@", header)
+    return match.group(1) if match else ""
 
 
 def test_extension_without_a_route_cannot_call_out(ext, provider):
@@ -320,6 +326,33 @@ def test_recorded_call_leaves_a_named_file_and_the_crm_gets_cdr_and_recording(ex
     assert status == 200 and body[:4] == b"RIFF" and len(body) == size
     assert http_get(url, ("crm", "wrong-password"))[0] == 401
     assert http_get(url, None)[0] == 401
+
+
+def test_on_demand_recording_starts_with_star_1(ext):
+    caller, callee = ext("201"), ext("302")  # 302 records on demand
+    before = set(pbx_sh("find /var/spool/asterisk/monitor -name '*_201_302_*' -type f").split())
+    assert caller.call("302").answered
+    time.sleep(1)
+    callee.send_dtmf("*1")
+    time.sleep(4)
+    caller.hangup()
+    caller.wait_closed(timeout=10)
+    time.sleep(1)
+    after = pbx_sh("find /var/spool/asterisk/monitor -name '*_201_302_*' -type f -printf '%s %p\\n'").splitlines()
+    new = [line.split() for line in after if line.split()[1] not in before]
+    assert len(new) == 1, after
+    size, path = int(new[0][0]), new[0][1]
+    assert re.search(r"/\d{4}/\d\d/\d\d/\d{8}-\d{6}_201_302_[0-9.]+\.wav$", path), path
+    assert size > 44 + 8000
+
+
+def test_never_policy_records_nothing(ext):
+    caller, _callee = ext("201"), ext("202")
+    assert caller.call("202").answered
+    time.sleep(2)
+    caller.hangup()
+    caller.wait_closed(timeout=10)
+    assert pbx_sh("find /var/spool/asterisk/monitor -name '*_201_202_*' -type f") == ""
 
 
 def http_get(url: str, login: tuple[str, str] | None) -> tuple[int, bytes]:
