@@ -64,6 +64,7 @@ def ups_vars(site: Site) -> dict:
 def security_vars(site: Site) -> dict:
     """The firewall, fail2ban, the outbound guard's limits and lists, and where alerts go."""
     from ..security import ALERT_EVENTS, refused_prefixes
+    from .pbx import RECORDINGS_HTTP_PORT
 
     sec = site.security
     local = [str(n) for n in site.pbx.local_networks]
@@ -76,6 +77,9 @@ def security_vars(site: Site) -> dict:
     if "http" in prov.protocols:
         services.append({"name": "provisioning HTTP", "proto": "tcp", "port": prov.http_port,
                          "from": list(phone_networks)})
+    # recordings over HTTP (with a login) for the CRM: the office's networks and the CRM's own
+    services.append({"name": "recordings for the CRM", "proto": "tcp", "port": RECORDINGS_HTTP_PORT,
+                         "from": sorted({*local, *(str(n) for n in site.cdr.crm_networks)})})
     if site.ups and site.ups.mode == "netserver":
         services.append({"name": "NUT upsd (other machines on this UPS)", "proto": "tcp", "port": 3493,
                          "from": list(local)})

@@ -1,6 +1,7 @@
 """Call routing: office hours, inbound routes, IVRs, ring groups, queues and outbound routes."""
 
 import datetime as dt
+from ipaddress import IPv4Network
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -104,7 +105,9 @@ class Cdr(Model):
     csv: bool = True
     webhook: Webhook | None = Field(None, description="JSON POST after each call (CRM)")
     recording_base_url: str | None = Field(None, description="how the CRM reaches recordings; defaults to "
-                                           "https://<pbx address>/recordings/")
+                                           "http://<pbx address>:8088/recordings/")
+    crm_networks: list[IPv4Network] = Field(default_factory=list, description="where the CRM fetches recordings "
+                                            "from, beyond the office's networks (the firewall opens port 8088 to them)")
 
 
 class CrmLookup(Model):
