@@ -52,8 +52,16 @@ def compile_command(site: SiteArg,
 
 
 @app.command()
-def schema(output: Annotated[Path | None, typer.Option("-o", "--output")] = None) -> None:
-    """Print (or write) the JSON Schema of the site file."""
+def schema(output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+           argspecs: Annotated[bool, typer.Option("--argspecs", help="write each role's meta/argument_specs.yml "
+                                                  "instead")] = False) -> None:
+    """Print (or write) the JSON Schema of the site file; or regenerate the roles' argument specs."""
+    if argspecs:
+        from .argspecs import generate, write
+
+        for path in write(generate()):
+            typer.echo(f"wrote {path}")
+        return
     if output:
         output.write_text(schema_text(), encoding="utf-8")
     else:
