@@ -96,6 +96,8 @@ def _summary(result, as_json: bool) -> None:
         colour = "red" if counts.get("failures") or counts.get("unreachable") else "green"
         out.print(f"[{colour}]{host}[/]: ok={counts.get('ok', 0)} changed={counts.get('changed', 0)} "
                   f"failed={counts.get('failures', 0)} unreachable={counts.get('unreachable', 0)}")
+    for notice in result.notices:
+        err.print(f"[yellow]! {notice['host']}: {escape(notice['message'])}[/]", soft_wrap=True)
     for failure in result.failures:
         err.print(f"[red]failed: {failure['host']}: {failure['task']}: {escape(failure['message'])}[/]", soft_wrap=True)
     out.print(f"{result.seconds:.1f} s")

@@ -22,6 +22,8 @@ def print_plan(result: RunResult, console: Console) -> None:
     if result.failures:
         for failure in result.failures:
             console.print(f"[red]failed: {failure['host']}: {failure['task']}: {escape(failure['message'])}[/]")
+    for notice in result.notices:
+        console.print(f"[yellow]! {notice['host']}: {escape(notice['message'])}[/]", soft_wrap=True)
     hosts = sorted({c["host"] for c in result.changes})
     if not hosts and not result.failures:
         console.print("[green]no changes[/]")

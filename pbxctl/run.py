@@ -28,6 +28,7 @@ class RunResult:
     changes: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     diffs: list[dict] = field(default_factory=list)
+    notices: list[dict] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -35,7 +36,7 @@ class RunResult:
 
     def as_json(self) -> dict:
         return {"returncode": self.returncode, "seconds": round(self.seconds, 2), "changed": self.changed,
-                "hosts": self.stats, "changes": self.changes, "failures": self.failures}
+                "hosts": self.stats, "changes": self.changes, "failures": self.failures, "notices": self.notices}
 
 
 def ansible_playbook() -> str:
@@ -92,6 +93,9 @@ class Progress:
                                soft_wrap=True)
             if kind in ("failed", "unreachable"):
                 self.console.print(f"    [red]{escape(failure_message(event))}[/]", highlight=False, soft_wrap=True)
+        elif kind == "notice":
+            self.console.print(f"  [yellow]! {event['host']}: {escape(event['msg'])}[/]", highlight=False,
+                               soft_wrap=True)
         elif kind == "warning":
             self.console.print(f"  [dim]warning: {escape(event['msg'])}[/]", highlight=False, soft_wrap=True)
 
@@ -136,3 +140,5 @@ def _record(result: RunResult, event: dict) -> None:
         result.failures.append({"host": event["host"], "task": event["task"], "message": failure_message(event)})
     elif kind == "diff":
         result.diffs.append(event)
+    elif kind == "notice":
+        result.notices.append({"host": event["host"], "message": event["msg"]})

@@ -44,6 +44,13 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result):
         self._result("changed" if result._result.get("changed") else "ok", result)
+        self._notice(result)
+
+    def _notice(self, result):
+        """Roles say what a user must know by a debug task named 'Warn …': shown in apply and plan alike."""
+        if result._task.action in ("debug", "ansible.builtin.debug") and result._task.get_name().split(" : ")[
+                -1].startswith("Warn") and result._result.get("msg"):
+            self._emit(event="notice", host=result._host.get_name(), msg=str(result._result["msg"]))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._result("ignored" if ignore_errors else "failed", result)
@@ -56,6 +63,7 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_item_on_ok(self, result):
         self._result("changed" if result._result.get("changed") else "ok", result)
+        self._notice(result)
 
     def v2_runner_item_on_failed(self, result):
         self._result("failed", result)
