@@ -8,6 +8,8 @@ import threading
 import pytest
 from harness.carrier import TrunkAccount
 
+from pbxctl.lab import layout
+
 pytestmark = pytest.mark.lab
 
 # Numbers as SIP logins, as many providers sell them; the phone then answers calls to its own number.
@@ -85,6 +87,6 @@ def test_failing_account_answers_503(provider, phone_factory):
 
 def test_phone_can_use_a_second_host_address(provider, phone_factory):
     phone = phone_factory(CITY.username, CITY.password, server=provider.machine_address,
-                          local_address="10.253.0.99")
+                          local_address=f"{layout.SUBNET}.99")
     assert phone.register()
-    assert "@10.253.0.99:" in provider.contacts(CITY.username)[0]
+    assert f"@{layout.SUBNET}.99:" in provider.contacts(CITY.username)[0]

@@ -28,14 +28,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pbxctl.lab import layout as lab_layout
+
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "inventories" / "example-office" / "site.yml"
 BUILD = ROOT / "build" / "example-office-lab"
 PBXCTL = str(Path(sys.executable).parent / "pbxctl")
-PBX = "10.253.0.10"
-HOST = "10.253.0.1"
+PBX = lab_layout.machine("pbx").address
+HOST = lab_layout.HOST_ADDRESS
 
 # one phone per vendor: (MAC, the per-device file, the extension on its first line, the event its NOTIFY carries)
 PHONES = {
