@@ -27,6 +27,9 @@ def retarget(site: Site, target: Retarget) -> Site:
     network = IPv4Network(target.lab_network)
     if network not in site.pbx.local_networks:
         site.pbx.local_networks.append(network)
+    if site.security.admin_networks and network not in site.security.admin_networks:
+        # the control host sits on the lab network: it must keep SSH after the firewall goes on
+        site.security.admin_networks.append(network)
     if target.apt_proxy:
         site.site.apt_proxy = AnyHttpUrl(target.apt_proxy)
     site.provisioning.server = None

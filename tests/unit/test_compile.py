@@ -223,13 +223,14 @@ def test_retarget_changes_only_hosts_and_proxy():
     allowed = {("pbx", "host"), ("pbx", "address"), ("pbx", "public_address"), ("pbx", "local_networks"),
                ("site", "apt_proxy"), ("provisioning", "server"), ("trunks", "*", "host"), ("trunks", "*", "port"),
                ("trunks", "*", "transport"), ("trunks", "*", "match"), ("router", "host"), ("router", "api_port"),
-               ("router", "tls")}
+               ("router", "tls"), ("security", "admin_networks")}
     assert changed <= allowed, changed - allowed
     assert {("pbx", "host"), ("trunks", "*", "host"), ("router", "host")} <= changed
     assert moved.pbx.host == "10.77.0.2" and str(moved.pbx.address) == "10.77.0.2"
     assert all(t.host == "10.77.0.3" for t in moved.trunks)
     assert (moved.router.host, moved.router.api_port) == ("127.0.0.1", 18728)
     assert str(moved.site.apt_proxy) == "http://10.77.0.1:3142/"
+    assert "10.77.0.0/24" in [str(n) for n in moved.security.admin_networks]  # the control host keeps SSH
 
 
 def test_retarget_without_lab_router_drops_the_router():
