@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..compile import compile_site, load_with_secrets
@@ -76,7 +77,7 @@ class Demo:
         self.step("configure the carrier as the site's providers",
                   lambda: (carrier.configure(carrier_accounts(site, secrets)) or True,
                            f"{len(carrier.accounts)} SIP accounts"))
-        if not self.step("apply the site to the bare pbx", lambda: self.apply(target)):
+        if not self.step("apply the whole site to the bare pbx", lambda: self.apply(target)):
             return False
         self.step("trunks registered at the carrier", lambda: self.registrations(carrier))
         try:
@@ -89,9 +90,11 @@ class Demo:
 
     def apply(self, target) -> tuple[bool, str]:
         compiled = compile_site(self.site_file, None, None, target)
-        result = run_playbook(compiled, "pbx.yml", quiet=True)
+        result = run_playbook(compiled, "site.yml", quiet=True)
+        for notice in result.notices:
+            self.console.print(f"  [yellow]! {escape(notice['message'])}[/]", highlight=False)
         failed = "; ".join(f"{f['task']}: {f['message'][:200]}" for f in result.failures)
-        return result.returncode == 0, failed or f"{result.changed} changes"
+        return result.returncode == 0, failed or f"{result.changed} changes (PBX, security, phones, UPS)"
 
     def registrations(self, carrier: Carrier) -> tuple[bool, str]:
         states = {a.name: carrier.wait_registered(a.username, timeout=40) for a in carrier.accounts.values()}
