@@ -34,7 +34,8 @@ def lab() -> Iterator[LabSession]:
     if problem:
         pytest.skip(f"lab unavailable: {problem}")
     already_up = all(lab_api.status().values())
-    session = LabSession(lab_api.up())
+    # a lab this session boots starts from bare servers: no state left by earlier runs decides the outcome
+    session = LabSession(lab_api.up(fresh=not already_up))
     session.started_here = not already_up
     yield session
     if session.started_here:
