@@ -95,7 +95,7 @@ class Carrier:
         return bool(self.contacts(username))
 
     def wait_registered(self, username: str, timeout: float = 30) -> bool:
-        return _wait_until(lambda: self.registered(username), timeout)
+        return wait_until(lambda: self.registered(username), timeout)
 
     # --- calls from the provider to the PBX ---
 
@@ -131,7 +131,7 @@ class Carrier:
         self._write(f"{SPOOL_TMP}/{tag}.call", call_file)
         self._sh(f"chown asterisk: {SPOOL_TMP}/{tag}.call && mv {SPOOL_TMP}/{tag}.call {SPOOL_OUTGOING}/")
         deadline = answer_timeout + wait + 20
-        _wait_until(lambda: self._call_over(tag), deadline)
+        wait_until(lambda: self._call_over(tag), deadline)
         events = self._events(tag)
         return InboundCallResult(did=did, answered="answered" in events, events=events)
 
@@ -170,7 +170,7 @@ class Carrier:
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Asterisk answers its CLI (it loads every packaged module, which takes a while after boot)."""
-        if not _wait_until(lambda: "Asterisk" in self._cli("core show version", check=False), timeout):
+        if not wait_until(lambda: "Asterisk" in self._cli("core show version", check=False), timeout):
             raise RuntimeError("carrier Asterisk did not come up")
 
     def _cli(self, command: str, check: bool = True) -> str:
@@ -259,7 +259,7 @@ def _decoded(value: str) -> str:
     return base64.b64decode(value).decode(errors="replace")[1:]
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pbxctl.lab.carrier import wait_until
+
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,15 +184,6 @@ def banned() -> set[str]:
     listing = on_pbx("nft -j list set inet pbxctl_security banned")
     elements = json.loads(listing)["nftables"][1]["set"].get("elem", [])
     return {e["elem"]["val"] if isinstance(e, dict) else e for e in elements}
-
-
-def wait_until(predicate, timeout: float, step: float = 1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 # --- hardening: firewall, jail, nothing to enumerate, scanners banned ---
