@@ -64,7 +64,6 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_STDOUT_CALLBACK": "pbxctl_events",
         "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
         "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_FORKS": "10",
