@@ -1,5 +1,6 @@
 """Variables of the asterisk role: everything the PBX templates need, normalised and derived."""
 
+from ipaddress import ip_address
 from pathlib import PurePosixPath
 
 from ..numbers import COUNTRY_PLANS, to_e164
@@ -20,8 +21,20 @@ def _pbx_address(site: Site) -> str:
     return str(site.pbx.address or site.pbx.host)
 
 
+def trunk_networks(trunk) -> list[str]:
+    """Where a SIP trunk's requests may come from, when known: its match networks, else its host if an address."""
+    if getattr(trunk, "match", None):
+        return [str(network) for network in trunk.match]
+    try:
+        return [f"{ip_address(trunk.host)}/32"]
+    except ValueError:
+        return []  # a host name: Asterisk resolves it for identification; no address list to permit
+
+
 def _trunk(trunk, country: str) -> dict:
     data = trunk.model_dump(mode="json", exclude_none=True)
+    if trunk.type != "gsm_dongle":
+        data["networks"] = trunk_networks(trunk)
     data["dids"] = [to_e164(did, country) for did in trunk.dids]
     if trunk.caller_id:
         data["caller_id"] = to_e164(trunk.caller_id, country)

@@ -16,6 +16,11 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
             for t in site.trunks
             if secrets.get("trunks", t.name, "password") or secrets.get("lab_trunks", t.name, "password")
         },
+        # trunk endpoint names carry a random part kept in secrets.yml, so nobody can guess one
+        "asterisk__trunk_endpoints": {
+            t.name: f"trunk-{t.name}-{secrets.get('trunks', t.name, 'endpoint_id')}"
+            for t in site.trunks if t.type != "gsm_dongle"
+        },
         "asterisk__recordings_http_password": secrets.get("cdr", "recordings", "http_password"),
         "provisioning__http_passwords": {p.mac: secrets.get("phones", p.mac, "http_password") for p in site.phones},
         "routeros__password": secrets.get("router", "api", "password") if site.router else None,

@@ -3,10 +3,22 @@
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from ..numbers import NumberFormat
 from .base import Model, Name, SipToken
+
+
+def _udp_only(transport: str) -> str:
+    # TLS/TCP to a provider need their own transports and certificate checks; until they exist, refusing is
+    # honest, where rendering UDP would send the login and the signalling in clear without saying so
+    if transport != "udp":
+        raise ValueError(f"transport {transport!r} is not supported yet: only 'udp' is (pbxctl would otherwise "
+                         "send the provider's login in clear while the site says it is encrypted)")
+    return transport
+
+
+Transport = Annotated[Literal["udp", "tcp", "tls"], AfterValidator(_udp_only)]
 
 
 class TrunkBase(Model):
@@ -23,11 +35,15 @@ class SipRegisterTrunk(TrunkBase):
     type: Literal["sip_register"]
     host: SipToken
     port: int = Field(5060, ge=1, le=65535)
-    transport: Literal["udp", "tcp", "tls"] = "udp"
+    transport: Transport = "udp"
     username: SipToken
     auth_username: SipToken | None = None
     from_domain: SipToken | None = None
     expiration: int = Field(300, ge=60, le=3600)
+    match: list[IPv4Network] = Field(
+        default_factory=list, description="provider networks its calls come from: the trunk then refuses SIP from "
+        "anywhere else (without it, calls are taken from the addresses `host` resolves to and on our "
+        "registration's line parameter)")
     caller_id_header: Literal["from", "pai"] = Field(
         "from", description="where the caller's number goes: 'from' puts it in From (and P-Asserted-Identity); "
         "'pai' keeps the account login in From, for providers that identify the account by it")
@@ -37,7 +53,7 @@ class SipIpTrunk(TrunkBase):
     type: Literal["sip_ip"]
     host: SipToken
     port: int = Field(5060, ge=1, le=65535)
-    transport: Literal["udp", "tcp", "tls"] = "udp"
+    transport: Transport = "udp"
     match: list[IPv4Network] = Field(min_length=1, description="provider networks calls come from")
     username: SipToken | None = Field(None, description="outbound auth user, if the provider wants one")
     caller_id_header: Literal["from", "pai"] = Field(
