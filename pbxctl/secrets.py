@@ -108,7 +108,7 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
         secrets.ensure("extensions", extension.number, "voicemail_pin", _pin)
     for trunk in site.trunks:
         if trunk.type != "gsm_dongle":
-            secrets.ensure("trunks", trunk.name, "endpoint_id", lambda: _token(10).lower())
+            secrets.ensure("trunk_endpoints", trunk.name, "id", lambda: _token(10).lower())
     for phone in site.phones:
         secrets.ensure("phones", phone.mac, "http_password", lambda: _token(24))
     secrets.ensure("admin", "phones", "password", lambda: _token(16))

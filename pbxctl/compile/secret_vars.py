@@ -18,7 +18,7 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
         },
         # trunk endpoint names carry a random part kept in secrets.yml, so nobody can guess one
         "asterisk__trunk_endpoints": {
-            t.name: f"trunk-{t.name}-{secrets.get('trunks', t.name, 'endpoint_id')}"
+            t.name: f"trunk-{t.name}-{secrets.get('trunk_endpoints', t.name, 'id')}"
             for t in site.trunks if t.type != "gsm_dongle"
         },
         "asterisk__recordings_http_password": secrets.get("cdr", "recordings", "http_password"),
