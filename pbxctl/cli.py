@@ -1,58 +1,132 @@
-"""The pbxctl command line: thin commands over load, compile, run, phones and lab."""
+"""The pbxctl command line: thin commands over load, compile, run, phones and lab.
 
+Every user error (pbxctl.problems.UserError) is handled once, here at the boundary: one red line per problem
+on stderr (and a JSON document on stdout under --json), the error's exit code, no traceback. Exit codes are
+pbxctl's own (pbxctl.exit_codes), documented in the README.
+"""
+
+import json
+import os
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
+from . import exit_codes
 from .compile import compile_site
 from .load import load_site
-from .problems import SiteInvalid
+from .output import err, out
+from .problems import UserError
 from .schema import schema_text
 
+JSON_META = "pbxctl.json"  # ctx.meta key: the command was asked for --json, so its errors are JSON too
+
+
+def _error_document(error: UserError) -> dict:
+    return {"version": 1, "exit_code": error.exit_code, "errors": error.lines}
+
+
+CLICK_USAGE = 2  # the exit code Typer's (vendored) Click gives every usage error
+
+
+def _usage(error: typer.TyperException) -> None:
+    if error.exit_code == CLICK_USAGE:
+        error.exit_code = exit_codes.USAGE
+
+
+class Boundary(TyperGroup):
+    """The one place user errors become output and exit codes; usage errors exit 64, not Click's 2."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            if ctx.meta.get(JSON_META):
+                typer.echo(json.dumps(_error_document(error), indent=2, sort_keys=True))
+            for line in error.lines:
+                err.print(f"[red]{escape(line)}[/red]")
+            raise typer.Exit(error.exit_code) from None
+        except typer.TyperException as error:
+            _usage(error)
+            raise
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except typer.TyperException as error:
+            _usage(error)
+            raise
+
+
 app = typer.Typer(help="Office telephony as code: one site file → a working PBX, phones, router and UPS.",
-                  no_args_is_help=True, add_completion=False)
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+                  no_args_is_help=True, cls=Boundary, rich_markup_mode=None)
 
 SiteArg = Annotated[Path, typer.Argument(help="the site file (inventories/<site>/site.yml)")]
-VaultOpt = Annotated[Path | None, typer.Option("--vault-password-file", help="encrypts secrets.yml; "
-                                                "or set PBXCTL_VAULT_PASSWORD_FILE", exists=True, dir_okay=False)]
+VaultOpt = Annotated[Path | None, typer.Option("--vault-password-file", help="encrypts secrets.yml; a file "
+                                                "holding the password, or an executable printing it (as Ansible "
+                                                "reads it); or set PBXCTL_VAULT_PASSWORD_FILE", exists=True,
+                                                dir_okay=False)]
+FrozenOpt = Annotated[bool | None, typer.Option("--frozen-secrets/--generate-secrets", help="refuse to generate "
+                                                "missing secrets and name them (default under CI=true)",
+                                                show_default=False)]
 
 
-def fail(lines: list[str]) -> None:
-    for line in lines:
-        err.print(f"[red]{escape(line)}[/red]", soft_wrap=True)
-    raise typer.Exit(1)
+def _version() -> str:
+    try:
+        return version("pbxctl")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pbxctl {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(show_version: Annotated[bool, typer.Option("--version", help="print the version and exit",
+                                                     callback=_print_version, is_eager=True)] = False) -> None:
+    """Office telephony as code: one site file → a working PBX, phones, router and UPS."""
+
+
+def fail(lines: list[str], code: int = exit_codes.SITE_INVALID) -> None:
+    error = UserError(lines)
+    error.exit_code = code
+    raise error
+
+
+def frozen_secrets(option: bool | None) -> bool:
+    """--frozen-secrets, else the default: frozen on CI (CI=true), where a generated secret would be lost."""
+    if option is not None:
+        return option
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
 @app.command()
 def validate(site: SiteArg) -> None:
     """Check a site file; print every problem as file:line:col: path: message."""
-    try:
-        loaded = load_site(site)
-    except SiteInvalid as error:
-        fail(error.lines)
-    out.print(f"[green]{site}: valid[/green] ({len(loaded.extensions)} extensions, {len(loaded.trunks)} trunks, "
-              f"{len(loaded.phones)} phones)")
+    loaded = load_site(site)
+    out.print(f"[green]{escape(str(site))}: valid[/green] ({len(loaded.extensions)} extensions, "
+              f"{len(loaded.trunks)} trunks, {len(loaded.phones)} phones)")
 
 
 @app.command("compile")
 def compile_command(site: SiteArg,
                     output: Annotated[Path | None, typer.Option("-o", "--output", help="default build/<site>")] = None,
-                    vault_password_file: VaultOpt = None) -> None:
-    """Write the Ansible inventory, vars and phone files for a site."""
-    try:
-        compiled = compile_site(site, output, vault_password_file)
-    except SiteInvalid as error:
-        fail(error.lines)
-    out.print(f"[green]compiled[/green] {compiled.site.site.name} → {compiled.out_dir} ({len(compiled.files)} files)")
+                    vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
+    """Write the build: an Ansible project (ansible.cfg, inventory, group vars, playbooks) and phone files."""
+    compiled = compile_site(site, output, vault_password_file, frozen=frozen_secrets(frozen))
+    out.print(f"[green]compiled[/green] {escape(compiled.site.site.name)} → {escape(str(compiled.out_dir))} "
+              f"({len(compiled.files)} files)")
 
 
 @app.command()
-def schema(output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+def schema(output: Annotated[Path | None, typer.Option("-o", "--output", help="write it here (e.g. into a site "
+                                                       "repo, for the yaml-language-server modeline)")] = None,
            argspecs: Annotated[bool, typer.Option("--argspecs", help="write each role's meta/argument_specs.yml "
                                                   "instead")] = False) -> None:
     """Print (or write) the JSON Schema of the site file; or regenerate the roles' argument specs."""
@@ -72,92 +146,122 @@ PLAYBOOKS = {"all": "site.yml", "pbx": "pbx.yml", "phones": "provisioning.yml", 
              "ups": "ups.yml", "security": "security.yml"}
 OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups | security (default: everything)")]
 LabOpt = Annotated[bool, typer.Option("--lab", help="apply to the local lab machines instead of the site's")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON summary on stdout, for CI")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON document on stdout (pbxctl/run.schema.json)")]
 
 
-def _compile_for_run(site: Path, lab: bool, vault_password_file: Path | None, only: str):
+def _compile_for_run(site: Path, lab: bool, vault_password_file: Path | None, only: str, frozen: bool | None):
     from .targets import lab_retarget
 
     if only not in PLAYBOOKS:
-        fail([f"--only: '{only}' is not one of {', '.join(PLAYBOOKS)}"])
-    try:
-        return compile_site(site, None, vault_password_file, lab_retarget() if lab else None)
-    except SiteInvalid as error:
-        fail(error.lines)
+        fail([f"--only: '{only}' is not one of {', '.join(PLAYBOOKS)}"], exit_codes.USAGE)
+    return compile_site(site, None, vault_password_file, lab_retarget() if lab else None,
+                        frozen=frozen_secrets(frozen))
 
 
-def _summary(result, as_json: bool) -> None:
-    import json
+def _json_mode(ctx: typer.Context, enabled: bool) -> None:
+    ctx.meta[JSON_META] = enabled  # meta is shared with the root context, where errors are handled
 
-    if as_json:
-        typer.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
-        return
+
+def _document(command: str, site: Path, result, code: int, changes: list[dict] | None = None) -> dict:
+    document = {**result.as_json(), "command": command, "site": str(site), "exit_code": code}
+    if changes is not None:
+        document["changes"] = changes
+    return document
+
+
+def _failures(result, secrets: list[str]) -> None:
+    from .plan import masked
+
+    for failure in result.failures:
+        err.print(f"[red]failed: {escape(failure['host'])}: {escape(failure['task'])}: "
+                  f"{escape(masked(failure['message'], secrets))}[/]")
+    if result.returncode != 0 and not result.failures:
+        err.print(f"[red]ansible-playbook stopped (exit {result.returncode}) before any task failed; "
+                  "its output is above[/]")
+
+
+def _summary(result) -> None:
     for host, counts in sorted(result.stats.items()):
         colour = "red" if counts.get("failures") or counts.get("unreachable") else "green"
-        out.print(f"[{colour}]{host}[/]: ok={counts.get('ok', 0)} changed={counts.get('changed', 0)} "
+        out.print(f"[{colour}]{escape(host)}[/]: ok={counts.get('ok', 0)} changed={counts.get('changed', 0)} "
                   f"failed={counts.get('failures', 0)} unreachable={counts.get('unreachable', 0)}")
     for notice in result.notices:
-        err.print(f"[yellow]! {notice['host']}: {escape(notice['message'])}[/]", soft_wrap=True)
-    for failure in result.failures:
-        err.print(f"[red]failed: {failure['host']}: {failure['task']}: {escape(failure['message'])}[/]", soft_wrap=True)
+        err.print(f"[yellow]! {escape(notice['host'])}: {escape(notice['message'])}[/]")
     out.print(f"{result.seconds:.1f} s")
 
 
 @app.command()
-def apply(site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
-          vault_password_file: VaultOpt = None) -> None:
+def apply(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
+          vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
     """Compile the site and make its machines match it."""
+    from .plan import secret_values
     from .run import run_playbook
 
-    compiled = _compile_for_run(site, lab, vault_password_file, only)
+    _json_mode(ctx, json_output)
+    compiled = _compile_for_run(site, lab, vault_password_file, only, frozen)
     result = run_playbook(compiled, PLAYBOOKS[only], quiet=json_output)
-    _summary(result, json_output)
-    raise typer.Exit(result.returncode)
+    code = exit_codes.for_run(result)
+    if json_output:
+        typer.echo(json.dumps(_document("apply", site, result, code), indent=2, sort_keys=True))
+    else:
+        _summary(result)
+    _failures(result, secret_values(compiled))
+    raise typer.Exit(code)
 
 
 @app.command()
-def plan(site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
-         vault_password_file: VaultOpt = None) -> None:
-    """Show what apply would change (check mode with diffs); changes nothing."""
-    from .plan import print_plan
+def plan(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
+         detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="exit 2 when there are "
+                                                         "changes to apply (0: none)")] = False,
+         vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
+    """Show what apply would change (check mode with diffs, secrets masked); changes nothing."""
+    from .plan import planned_changes, print_plan, secret_values
     from .run import run_playbook
 
-    compiled = _compile_for_run(site, lab, vault_password_file, only)
+    _json_mode(ctx, json_output)
+    compiled = _compile_for_run(site, lab, vault_password_file, only, frozen)
     result = run_playbook(compiled, PLAYBOOKS[only], check=True, quiet=True)
+    code = exit_codes.for_run(result, detailed=detailed_exitcode)
+    secrets = secret_values(compiled)
     if json_output:
-        _summary(result, True)
+        document = _document("plan", site, result, code, planned_changes(result, secrets))
+        typer.echo(json.dumps(document, indent=2, sort_keys=True))
+        _failures(result, secrets)
     else:
-        print_plan(result, out)
-    raise typer.Exit(result.returncode)
+        print_plan(result, out, secrets)
+        if result.returncode != 0 and not result.failures:
+            _failures(result, secrets)
+    raise typer.Exit(code)
 
 
 @app.command()
-def doctor(site: SiteArg, lab: LabOpt = False, json_output: JsonOpt = False,
-           vault_password_file: VaultOpt = None) -> None:
-    """Live checks: Asterisk, trunk registrations, where phones register from, provisioning, UPS, power-on."""
-    import json
+def doctor(ctx: typer.Context, site: SiteArg, lab: LabOpt = False, json_output: JsonOpt = False,
+           vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
+    """Live checks: Asterisk, trunk registrations, where phones register from, provisioning, UPS, power-on.
+    Exit 5 when a check fails."""
     from dataclasses import asdict
 
     from rich.table import Table
 
     from .doctor import diagnose
 
-    checks = diagnose(_compile_for_run(site, lab, vault_password_file, "all"))
+    _json_mode(ctx, json_output)
+    checks = diagnose(_compile_for_run(site, lab, vault_password_file, "all", frozen))
     if json_output:
         typer.echo(json.dumps([asdict(c) for c in checks], indent=2))
     else:
-        table = Table(title=f"pbxctl doctor {site}")
+        table = Table(title=f"pbxctl doctor {escape(str(site))}")
         for column in ("check", "state", "detail"):
             table.add_column(column)
         colours = {"ok": "green", "warn": "yellow", "fail": "red"}
         for check in checks:
-            table.add_row(check.name, f"[{colours[check.status]}]{check.status}[/]", escape(check.message))
+            table.add_row(escape(check.name), f"[{colours[check.status]}]{check.status}[/]", escape(check.message))
         out.print(table)
-    raise typer.Exit(1 if any(c.status == "fail" for c in checks) else 0)
+    raise typer.Exit(exit_codes.TASK_FAILED if any(c.status == "fail" for c in checks) else exit_codes.OK)
 
 
 def main() -> None:
-    app()
+    app(prog_name="pbxctl")
 
 
 def _mount_sub_apps() -> None:
@@ -197,13 +301,10 @@ def secrets_set(site: SiteArg,
         fail([f"{key}: empty value refused"])
     path = secrets_path(site)
     password_file = vault_file(vault_password_file)
-    try:
-        secrets = read_secrets(path, password_file)
-    except SiteInvalid as error:
-        fail(error.lines)
+    secrets = read_secrets(path, password_file)
     secrets.section(parts[0]).setdefault(parts[1], {})[parts[2]] = value
     write_secrets(path, secrets, password_file)
-    out.print(f"[green]stored[/green] {key} in {path}")
+    out.print(f"[green]stored[/green] {escape(key)} in {escape(str(path))}")
 
 
 def _interactive() -> bool:

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from .exit_codes import SITE_INVALID
+
 Path = tuple[str | int, ...]
 
 
@@ -18,9 +20,16 @@ class Problem:
         return text or "(file)"
 
 
-class SiteInvalid(Exception):
-    """Raised with every problem of a site, so all of them are shown at once."""
+class UserError(Exception):
+    """Something the user can fix (a site, a secret, an argument): shown as one red line each at the CLI's
+    boundary, without a traceback, and exit_code is the command's exit status."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.lines = problems
+    exit_code = SITE_INVALID
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class SiteInvalid(UserError):
+    """Raised with every problem of a site, so all of them are shown at once."""

@@ -1,4 +1,9 @@
-"""Run ansible-playbook on a compiled site: argv only, live progress, per-host summary, Ansible's exit code."""
+"""Run ansible-playbook on a compiled site: argv only, live progress, per-host summary, the run's outcome.
+
+The run is the build's own: its ansible.cfg, its inventory and group_vars, its copy of the playbooks, so it is
+the run `cd build/<site> && ansible-playbook site.yml` makes. pbxctl only adds its event callback (JSON lines
+it reads for progress, notices, diffs and failures) and turns colour off.
+"""
 
 import json
 import os
@@ -12,31 +17,41 @@ from rich.console import Console
 from rich.markup import escape
 
 from .compile import Compiled
+from .exit_codes import ANSIBLE_ERROR
+from .problems import UserError
+from .resources import callback_plugins_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-PLAYBOOKS = ROOT / "playbooks"
-CALLBACKS = Path(__file__).resolve().parent / "ansible_plugins" / "callback"
+JSON_VERSION = 1  # of the --json documents (pbxctl/run.schema.json); bumped when a field changes meaning
 SYMBOLS = {"ok": "[green]ok[/]", "changed": "[yellow]changed[/]", "failed": "[red]FAILED[/]",
            "unreachable": "[red]UNREACHABLE[/]", "ignored": "[dim]ignored[/]"}
 
 
+class PlaybookMissing(UserError):
+    """The build has no such playbook: nothing ran, so nothing may be reported as unchanged."""
+
+    exit_code = ANSIBLE_ERROR
+
+
 @dataclass
 class RunResult:
-    returncode: int
+    returncode: int  # ansible-playbook's own; pbxctl.exit_codes.for_run gives pbxctl's
     seconds: float
     stats: dict = field(default_factory=dict)
+    recap: bool = False  # the run reached its recap (PLAY RECAP): the stats are complete
     changes: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     diffs: list[dict] = field(default_factory=list)
     notices: list[dict] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # Ansible's own lines: warnings, errors before any task
 
     @property
     def changed(self) -> int:
         return sum(h.get("changed", 0) for h in self.stats.values())
 
     def as_json(self) -> dict:
-        return {"returncode": self.returncode, "seconds": round(self.seconds, 2), "changed": self.changed,
-                "hosts": self.stats, "changes": self.changes, "failures": self.failures, "notices": self.notices}
+        return {"version": JSON_VERSION, "returncode": self.returncode, "seconds": round(self.seconds, 2),
+                "changed": self.changed, "hosts": self.stats, "changes": self.changes, "failures": self.failures,
+                "notices": self.notices, "messages": self.messages}
 
 
 def ansible_playbook() -> str:
@@ -44,13 +59,17 @@ def ansible_playbook() -> str:
     return str(beside) if beside.exists() else "ansible-playbook"
 
 
+def playbook_path(compiled: Compiled, playbook: str) -> Path:
+    path = Path(playbook)
+    if not path.is_absolute():
+        path = compiled.out_dir.resolve() / "playbooks" / playbook
+    if not path.is_file():
+        raise PlaybookMissing([f"{path}: no such playbook; run `pbxctl compile` to write the build's playbooks"])
+    return path
+
+
 def playbook_argv(compiled: Compiled, playbook: str, check: bool, limit: str | None) -> list[str]:
-    out = compiled.out_dir.resolve()  # ansible-playbook runs from the project root, not the caller's directory
-    argv = [ansible_playbook(), str(PLAYBOOKS / playbook), "-i", str(out / "inventory.yml"),
-            "-e", f"@{out / 'vars.yml'}", "-e", f"@{out / 'secrets.yml'}",
-            "-e", f"pbxctl_build_dir={out}"]
-    if compiled.vault_password_file:
-        argv += ["--vault-password-file", str(compiled.vault_password_file.resolve())]
+    argv = [ansible_playbook(), str(playbook_path(compiled, playbook))]
     if check:
         argv += ["--check", "--diff"]
     if limit:
@@ -58,17 +77,14 @@ def playbook_argv(compiled: Compiled, playbook: str, check: bool, limit: str | N
     return argv
 
 
-def ansible_env() -> dict[str, str]:
+def ansible_env(out_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
+        # the build's settings, whatever ANSIBLE_CONFIG the caller has: the same run as ansible-playbook there
+        "ANSIBLE_CONFIG": str(out_dir.resolve() / "ansible.cfg"),
         "ANSIBLE_STDOUT_CALLBACK": "pbxctl_events",
-        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
-        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-        "ANSIBLE_RETRY_FILES_ENABLED": "False",
-        "ANSIBLE_PIPELINING": "True",
-        "ANSIBLE_FORKS": "10",
+        "ANSIBLE_CALLBACK_PLUGINS": str(callback_plugins_dir()),
         "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_LOCALHOST_WARNING": "False",
         "PYTHONUNBUFFERED": "1",
     })
     return env
@@ -85,18 +101,16 @@ class Progress:
             return
         kind = event["event"]
         if kind == "play":
-            self.console.print(f"[bold]▶ {event['name']}[/]")
+            self.console.print(f"[bold]▶ {escape(event['name'])}[/]")
         elif kind in SYMBOLS:
-            item = f" [dim]({event['item']})[/]" if event.get("item") is not None else ""
-            self.console.print(f"  {SYMBOLS[kind]:<24} {event['host']}: {escape(event['task'])}{item}", highlight=False,
-                               soft_wrap=True)
+            item = f" [dim]({escape(str(event['item']))})[/]" if event.get("item") is not None else ""
+            self.console.print(f"  {SYMBOLS[kind]:<24} {event['host']}: {escape(event['task'])}{item}")
             if kind in ("failed", "unreachable"):
-                self.console.print(f"    [red]{escape(failure_message(event))}[/]", highlight=False, soft_wrap=True)
+                self.console.print(f"    [red]{escape(failure_message(event))}[/]")
         elif kind == "notice":
-            self.console.print(f"  [yellow]! {event['host']}: {escape(event['msg'])}[/]", highlight=False,
-                               soft_wrap=True)
+            self.console.print(f"  [yellow]! {event['host']}: {escape(event['msg'])}[/]")
         elif kind == "warning":
-            self.console.print(f"  [dim]warning: {escape(event['msg'])}[/]", highlight=False, soft_wrap=True)
+            self.console.print(f"  [dim]warning: {escape(event['msg'])}[/]")
 
 
 def failure_message(event: dict) -> str:
@@ -109,30 +123,46 @@ def failure_message(event: dict) -> str:
 
 def run_playbook(compiled: Compiled, playbook: str = "site.yml", check: bool = False, limit: str | None = None,
                  console: Console | None = None, quiet: bool = False) -> RunResult:
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
     progress = Progress(console, quiet)
+    argv = playbook_argv(compiled, playbook, check, limit)
     started = time.monotonic()
     result = RunResult(returncode=0, seconds=0.0)
-    with subprocess.Popen(playbook_argv(compiled, playbook, check, limit), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, env=ansible_env(), cwd=ROOT) as proc:
+    out_dir = compiled.out_dir.resolve()
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=ansible_env(out_dir), cwd=out_dir) as proc:
         for line in proc.stdout:
             try:
                 event = json.loads(line)
             except ValueError:
-                if line.strip() and not quiet:
-                    console.print(f"  [dim]{line.rstrip()}[/]", highlight=False, markup=False)
+                event = None
+            if not isinstance(event, dict) or "event" not in event:
+                _message(result, line, console, quiet)
                 continue
             _record(result, event)
             progress.show(event)
     result.returncode = proc.returncode
     result.seconds = time.monotonic() - started
+    if quiet and proc.returncode != 0:
+        # Ansible's reason (a syntax error, a missing role) is shown even when progress isn't
+        for message in result.messages:
+            console.print(message, markup=False)
     return result
+
+
+def _message(result: RunResult, line: str, console: Console, quiet: bool) -> None:
+    text = line.rstrip()
+    if not text.strip():
+        return
+    result.messages.append(text)
+    if not quiet:
+        console.print(text, markup=False)
 
 
 def _record(result: RunResult, event: dict) -> None:
     kind = event["event"]
     if kind == "stats":
-        result.stats = event["hosts"]
+        result.stats, result.recap = event["hosts"], True
     elif kind == "changed":
         result.changes.append({"host": event["host"], "task": event["task"], "item": event.get("item")})
     elif kind in ("failed", "unreachable"):

@@ -1,5 +1,6 @@
 """Site model → build/<site>/: inventory.yml, vars.yml, secrets.yml and the phones' files."""
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,10 @@ from ..load import FastDumper, load_site, paused_gc
 from ..problems import SiteInvalid
 from ..secrets import Secrets, fill_generated, missing_external, read_secrets, vault_password_file, write_secrets
 from ..site import Site
+from .frozen import refuse
 from .inventory import inventory
 from .pbx import pbx_vars
+from .project import write_project
 from .retarget import Retarget, retarget
 from .secret_vars import role_secrets
 from .services import provisioning_vars, router_vars, security_vars, ups_vars
@@ -47,15 +50,17 @@ def secrets_path(site_file: Path) -> Path:
     return site_file.parent / "secrets.yml"
 
 
-def load_with_secrets(site_file: Path, vault_option: Path | None = None,
-                      target: Retarget | None = None) -> tuple[Site, Secrets, Path | None]:
-    """Load and check the site, create missing generated secrets (saved at once), refuse missing external ones."""
+def load_with_secrets(site_file: Path, vault_option: Path | None = None, target: Retarget | None = None,
+                      frozen: bool = False) -> tuple[Site, Secrets, Path | None]:
+    """Load and check the site, create missing generated secrets (saved at once), refuse missing external ones.
+    frozen: generate nothing; name what is missing instead."""
     site = load_site(site_file)
     if target:
         site = retarget(site, target)
     password_file = vault_password_file(vault_option)
     path = secrets_path(site_file)
     secrets = read_secrets(path, password_file)
+    before = copy.deepcopy(secrets.data) if frozen else {}
     added = fill_generated(site, secrets)
     missing = missing_external(site, secrets)
     if target:
@@ -65,6 +70,8 @@ def load_with_secrets(site_file: Path, vault_option: Path | None = None,
                 secrets.ensure("lab_trunks", name, "password", lambda: os.urandom(18).hex())
                 added = True
         missing = [m for m in missing if not m.startswith("trunks.")]
+    if frozen and added:
+        refuse(path, site_file, before, secrets.data)
     if missing:
         raise SiteInvalid([f"{path}: {key}: missing; add it (or run `pbxctl secrets set {site_file} {key}`)"
                            for key in missing])
@@ -74,7 +81,7 @@ def load_with_secrets(site_file: Path, vault_option: Path | None = None,
     return site, secrets, password_file
 
 
-def _dump(path: Path, data: dict, mode: int = 0o644) -> Path:
+def _dump(path: Path, data: dict, mode: int = 0o600) -> Path:
     text = "---\n" + yaml.dump(data, Dumper=FastDumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
                                width=1000)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -85,17 +92,17 @@ def _dump(path: Path, data: dict, mode: int = 0o644) -> Path:
 
 
 def compile_site(site_file: Path, out_dir: Path | None = None, vault_option: Path | None = None,
-                 target: Retarget | None = None) -> Compiled:
+                 target: Retarget | None = None, frozen: bool = False) -> Compiled:
     with paused_gc():
-        return _compile_site(site_file, out_dir, vault_option, target)
+        return _compile_site(site_file, out_dir, vault_option, target, frozen)
 
 
 def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | None,
-                  target: Retarget | None) -> Compiled:
-    site, secrets, password_file = load_with_secrets(site_file, vault_option, target)
+                  target: Retarget | None, frozen: bool) -> Compiled:
+    site, secrets, password_file = load_with_secrets(site_file, vault_option, target, frozen)
     out = out_dir or Path("build") / (site.site.name + ("-lab" if target else ""))
     out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o750)
+    os.chmod(out, 0o700)  # the build holds the site's secrets and the vault password's path
     files = [
         _dump(out / "inventory.yml", inventory(site, target)),
         # files the site repo ships (IVR prompts) are found beside the site file
@@ -107,6 +114,7 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
         write_secrets(secret_file, Secrets(role_secrets(site, secrets)), password_file)
     files.append(secret_file)
     files += _phone_files(site, secrets, out / "phones")
+    files += write_project(out, password_file)
     return Compiled(site, out, files, password_file)
 
 

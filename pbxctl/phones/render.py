@@ -15,13 +15,14 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..resources import phone_templates_dir
 from ..secrets import Secrets
 from ..site import Site
 from . import cisco, eltex, panasonic
-from .context import check_devices, device_context, site_context
+from .context import CA_FILE, check_devices, device_context, site_context
 from .registry import MODELS
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "phone_templates"
+TEMPLATES = phone_templates_dir()  # package data: found the same in a checkout and in an installed wheel
 VENDORS = {"cisco": cisco, "panasonic": panasonic, "eltex": eltex}
 
 
@@ -50,14 +51,28 @@ def render_phones(site: Site, secrets: Secrets) -> dict[str, bytes]:
     for key in sorted({phone.model for phone in site.phones}):
         model = MODELS[key]
         files.update(VENDORS[model.vendor].model_files(env, shared, model))
+    if site.phones:
+        files[CA_FILE] = shared["ca_cert"].encode()  # public: what phones are told to trust
     return dict(sorted(files.items()))
+
+
+def tftp_names(site: Site) -> list[str]:
+    """The files TFTP may serve: the model-level ones and the CA certificate, none with a credential in it."""
+    names = {CA_FILE} if site.phones else set()
+    for key in {phone.model for phone in site.phones}:
+        model = MODELS[key]
+        if model.vendor == "cisco":
+            names.add(cisco.bootstrap_name(model))
+        elif model.vendor == "panasonic":
+            names.add(panasonic.model_name(model))
+    return sorted(names)
 
 
 # every name render_phones can give a file, for any device or model: what write_phones may remove
 _CISCO_PSN = "|".join(sorted(re.escape(m.cisco_psn) for m in MODELS.values() if m.vendor == "cisco"))
 _PANASONIC = "|".join(sorted(re.escape(m.product) for m in MODELS.values() if m.vendor == "panasonic"))
-OURS = re.compile(rf"^(spa[0-9a-f]{{12}}\.xml|spa({_CISCO_PSN})\.cfg|Config[0-9A-F]{{12}}\.cfg|({_PANASONIC})\.cfg"
-                  rf"|eltex/[0-9a-f]{{12}}\.tar\.gz)(\.tmp)?$")
+OURS = re.compile(rf"^({re.escape(CA_FILE)}|spa[0-9a-f]{{12}}\.xml|spa({_CISCO_PSN})\.cfg|Config[0-9A-F]{{12}}\.cfg"
+                  rf"|({_PANASONIC})\.cfg|eltex/[0-9a-f]{{12}}\.tar\.gz)(\.tmp)?$")
 MODE = 0o640
 
 

@@ -23,6 +23,7 @@ def _no_vault_from_environment(monkeypatch):
     # a developer's own vault settings must not change what the tests see
     monkeypatch.delenv("PBXCTL_VAULT_PASSWORD_FILE", raising=False)
     monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
+    monkeypatch.delenv("CI", raising=False)  # CI=true freezes secrets; tests that want that set it themselves
 
 
 @pytest.fixture

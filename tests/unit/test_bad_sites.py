@@ -41,7 +41,7 @@ def test_validate_reports_expected_problems(case: Path, runner, monkeypatch):
     monkeypatch.chdir(case.parent)
     result = runner.invoke(app, ["validate", case.name])
     output = result.output
-    assert result.exit_code == 1, output
+    assert result.exit_code == 3, output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in output
     lines = [line for line in output.splitlines() if line.strip()]
@@ -84,14 +84,14 @@ def test_file_that_is_not_utf8(tmp_path, runner):
     site = tmp_path / "site.yml"
     site.write_bytes(b"site:\n  name: caf\xe9\n")
     result = runner.invoke(app, ["validate", str(site)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{site}: not UTF-8 text" in result.output
     assert "Traceback" not in result.output
 
 
 def test_missing_file(tmp_path, runner):
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.yml")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"{tmp_path / 'nope.yml'}: cannot read" in result.output
 
 

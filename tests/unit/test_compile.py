@@ -149,7 +149,7 @@ def test_vaulted_secrets_without_password(office, tmp_path, vault_file, runner):
                                   "PBXCTL_VAULT_PASSWORD_FILE"]
     assert not (tmp_path / "again").exists()
     result = runner.invoke(app, ["compile", str(office), "-o", str(tmp_path / "cli")])
-    assert result.exit_code == 1 and "is vault-encrypted" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 3 and "is vault-encrypted" in result.output and "Traceback" not in result.output
 
 
 def test_vaulted_secrets_with_wrong_password(office, tmp_path, vault_file):
@@ -182,15 +182,15 @@ def test_missing_trunk_password_names_the_key_and_writes_nothing(tmp_path, runne
     assert len(lines) == 6  # five providers and the router
     assert not out.exists()
     result = runner.invoke(app, ["compile", str(site_file), "-o", str(out)])
-    assert result.exit_code == 1 and "trunks.cheap.password: missing" in result.output
+    assert result.exit_code == 3 and "trunks.cheap.password: missing" in result.output
     assert not out.exists()
 
 
 def test_secrets_set_refuses_empty_value_and_bad_key(office, runner):
     result = runner.invoke(app, ["secrets", "set", str(office), "trunks.city.password"], input="\n")
-    assert result.exit_code == 1 and "empty value refused" in result.output
+    assert result.exit_code == 3 and "empty value refused" in result.output
     result = runner.invoke(app, ["secrets", "set", str(office), "trunks.city"], input="x\n")
-    assert result.exit_code == 1 and "expected section.name.item" in result.output
+    assert result.exit_code == 3 and "expected section.name.item" in result.output
 
 
 LAB = Retarget(pbx_host="10.77.0.2", ssh_private_key="/tmp/lab/id_ed25519", lab_network="10.77.0.0/24",
@@ -258,5 +258,5 @@ def test_lab_compile_invents_provider_passwords_only_for_the_lab(tmp_path, runne
 
 def test_output_directory_is_private(office, tmp_path):
     compiled = compile_site(office, tmp_path / "out")
-    assert stat.S_IMODE(os.stat(compiled.out_dir).st_mode) == 0o750
+    assert stat.S_IMODE(os.stat(compiled.out_dir).st_mode) == 0o700
     assert {p.name for p in compiled.files} >= set(PLAIN_FILES)

@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from pbxctl.compile import Compiled
+from pbxctl.compile.project import write_project
 from pbxctl.run import run_playbook
 
 PLAY = [{
@@ -30,6 +31,7 @@ def compiled(tmp_path: Path, **variables) -> tuple[Compiled, Path]:
     (out / "vars.yml").write_text(yaml.safe_dump({"target": str(tmp_path / "out.txt"), "greeting": "hello",
                                                   "fail_now": False, **variables}))
     (out / "secrets.yml").write_text(yaml.safe_dump({"password": "s3cret-value"}))
+    write_project(out, None)  # the variables reach the play as the build's group_vars
     playbook = tmp_path / "play.yml"
     playbook.write_text(yaml.safe_dump(PLAY, sort_keys=False))
     return Compiled(None, out, [], None), playbook

@@ -1,0 +1,5 @@
+"""`python -m pbxctl` is the pbxctl command."""
+
+from .cli import main
+
+main()
