@@ -11,6 +11,7 @@ from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.errors import AnsibleError
 from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
 
+from . import pki
 from .load import FastDumper, fast_load
 from .problems import SiteInvalid
 from .site import Site
@@ -111,7 +112,16 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
             secrets.ensure("trunk_endpoints", trunk.name, "id", lambda: _token(10).lower())
     for phone in site.phones:
         secrets.ensure("phones", phone.mac, "http_password", lambda: _token(24))
-    secrets.ensure("admin", "phones", "password", lambda: _token(16))
+        # one web/admin password per device: one phone read out doesn't open the others
+        secrets.ensure("phones", phone.mac, "admin_password", lambda: _token(16))
+    if (secrets.data.get("admin") or {}).pop("phones", None) is not None:  # the old site-wide one
+        secrets.added += 1
+        if not secrets.data["admin"]:
+            del secrets.data["admin"]
+    # the site's CA (made once) and the key of its HTTPS servers; certificates are derived per compile (pki.py)
+    secrets.ensure("tls", "ca", "key", pki.new_key)
+    secrets.ensure("tls", "ca", "cert", lambda: pki.new_ca(site.site.name, secrets.get("tls", "ca", "key")))
+    secrets.ensure("tls", "server", "key", pki.new_key)
     if site.ups:
         secrets.ensure("ups", site.ups.name, "upsmon_password", lambda: _token(24))
     secrets.ensure("cdr", "recordings", "http_password", lambda: _token(24))
@@ -128,3 +138,18 @@ def missing_external(site: Site, secrets: Secrets) -> list[str]:
     if site.router and not secrets.get("router", "api", "password"):
         missing.append("router.api.password")
     return missing
+
+
+def tls_names(site: Site) -> list[str]:
+    """What the HTTPS servers (phone files, recordings) are reached as: the provisioning server and the PBX."""
+    names = {str(site.pbx.host), str(site.pbx.address or site.pbx.host)}
+    if site.provisioning.server:
+        names.add(str(site.provisioning.server))
+    return sorted(names)
+
+
+def tls_server(site: Site, secrets: Secrets) -> dict:
+    """The site CA's certificate and the HTTPS server's key and certificate for the site's addresses now."""
+    ca_cert, ca_key = secrets.get("tls", "ca", "cert"), secrets.get("tls", "ca", "key")
+    key = secrets.get("tls", "server", "key")
+    return {"ca_cert": ca_cert, "key": key, "cert": pki.server_cert(ca_cert, ca_key, key, tls_names(site))}

@@ -134,7 +134,7 @@ def _recording(site: Site) -> dict:
 def _cdr(site: Site) -> dict:
     data = site.cdr.model_dump(mode="json", exclude_none=True)
     data["recording_base_url"] = (site.cdr.recording_base_url
-                                  or f"http://{_pbx_address(site)}:{RECORDINGS_HTTP_PORT}/recordings/")
+                                  or f"https://{_pbx_address(site)}:{RECORDINGS_HTTP_PORT}/recordings/")
     if not data["recording_base_url"].endswith("/"):
         data["recording_base_url"] += "/"
     return data

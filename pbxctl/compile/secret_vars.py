@@ -1,10 +1,11 @@
 """The secrets each role needs, kept apart from vars.yml so that file can be read and diffed freely."""
 
-from ..secrets import Secrets
+from ..secrets import Secrets, tls_server
 from ..site import Site
 
 
 def role_secrets(site: Site, secrets: Secrets) -> dict:
+    tls = tls_server(site, secrets)
     return {
         "asterisk__extension_secrets": {
             e.number: {item: secrets.get("extensions", e.number, item)
@@ -23,6 +24,10 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
         },
         "asterisk__recordings_http_password": secrets.get("cdr", "recordings", "http_password"),
         "provisioning__http_passwords": {p.mac: secrets.get("phones", p.mac, "http_password") for p in site.phones},
+        # one key and certificate (the site CA's, for the PBX's and provisioning server's addresses) for both
+        # HTTPS servers: the phones' files and the recordings
+        "provisioning__tls": tls,
+        "asterisk__recordings_tls": tls,
         "routeros__password": secrets.get("router", "api", "password") if site.router else None,
         "nut__upsmon_password": secrets.get("ups", site.ups.name, "upsmon_password") if site.ups else None,
     }

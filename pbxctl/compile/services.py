@@ -1,5 +1,6 @@
 """Variables of the provisioning, routeros, nut and security roles."""
 
+from ..phones.render import tftp_names
 from ..router import config as router_config
 from ..site import Site
 from .pbx import _pbx_address
@@ -10,8 +11,9 @@ def provisioning_vars(site: Site) -> dict:
     return {
         "provisioning__protocols": list(prov.protocols),
         "provisioning__server": str(prov.server or _pbx_address(site)),
-        "provisioning__http_port": prov.http_port,
-        "provisioning__http_auth": prov.http_auth,
+        "provisioning__https_port": prov.https_port,
+        # what tftpd's own directory holds: the model-level files and the CA certificate, nothing with a secret
+        "provisioning__tftp_files": tftp_names(site),
         "provisioning__phone_networks": sorted({str(n) for n in site.pbx.local_networks}
                                                | {str(n) for n in (site.router.phone_networks if site.router
                                                                    else [])}),
@@ -74,8 +76,8 @@ def security_vars(site: Site) -> dict:
     services = []
     if "tftp" in prov.protocols:
         services.append({"name": "provisioning TFTP", "proto": "udp", "port": 69, "from": list(phone_networks)})
-    if "http" in prov.protocols:
-        services.append({"name": "provisioning HTTP", "proto": "tcp", "port": prov.http_port,
+    if "https" in prov.protocols:
+        services.append({"name": "provisioning HTTPS", "proto": "tcp", "port": prov.https_port,
                          "from": list(phone_networks)})
     # recordings over HTTP (with a login) for the CRM: the office's networks and the CRM's own
     services.append({"name": "recordings for the CRM", "proto": "tcp", "port": RECORDINGS_HTTP_PORT,

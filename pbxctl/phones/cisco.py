@@ -1,10 +1,11 @@
 """Cisco SPA30x/50x desk phones and SPA112/122 ATAs: XML flat profiles.
 
 Files: `spa<PSN>.cfg` per model, what a factory-reset device asks for by itself (its default Profile_Rule is
-/spa$PSN.cfg on the option-66 server), pointing it at `spa<mac>.xml` over TFTP (the device has no login yet;
-TFTP is answered only on the phones' networks); that per-device profile carries everything else, including a
-Profile_Rule with the device's own HTTP credentials for every later resync. Without TFTP in
-`provisioning.protocols` the bootstrap points at HTTP without a login, which needs http_auth off.
+/spa$PSN.cfg on the option-66 server). It holds no secret: it makes the device trust the site CA (Custom_CA_Rule)
+and sends it to `spa<mac>.xml` over HTTPS with the login `$MA` / `$A`, the MAC and the GPP_A value set on the
+device at staging (Cisco's macros: $MA the MAC, $A-$P the GPP_A-GPP_P parameters). A device not staged gets 401
+and nothing else. The per-device profile carries everything else, including a Profile_Rule with the device's
+own credentials written out.
 """
 
 from jinja2 import Environment
@@ -81,12 +82,12 @@ def _arg(text: str) -> str:
     return text if text.isalnum() else '"' + text.replace('"', "") + '"'
 
 
-def profile_rule(ctx: dict, with_credentials: bool) -> str:
-    prov = ctx["site"]["prov"]
-    url = f"{prov['base_url']}/spa$MA.xml"
-    if with_credentials and prov["http_auth"]:
-        return f"[--uid {_arg(ctx['http_user'])} --pwd {_arg(ctx['http_password'])}]{url}"
-    return url
+STAGED_LOGIN = "[--uid $MA --pwd $A]"  # what the device holds: its MAC, and GPP_A set at staging
+
+
+def profile_rule(ctx: dict) -> str:
+    url = f"{ctx['site']['prov']['base_url']}/spa$MA.xml"
+    return f"[--uid {_arg(ctx['http_user'])} --pwd {_arg(ctx['http_password'])}]{url}"
 
 
 def vendor_context(ctx: dict) -> dict:
@@ -100,7 +101,7 @@ def vendor_context(ctx: dict) -> dict:
         "dst_rule": dst_rule(zone),
         "codecs": list(zip(CODEC_SLOTS, codecs, strict=False)),
         "key_rows": key_rows(ctx),
-        "profile_rule": profile_rule(ctx, with_credentials=True),
+        "profile_rule": profile_rule(ctx),
     }
 
 
@@ -110,6 +111,6 @@ def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
 
 
 def model_files(env: Environment, shared: dict, model: PhoneModel) -> dict[str, bytes]:
-    rule = f"{shared['prov']['first_url']}/spa$MA.xml"  # TFTP when listed: the device has no login yet
+    rule = f"{STAGED_LOGIN}{shared['prov']['base_url']}/spa$MA.xml"  # shared by every device: no secret in it
     text = env.get_template("cisco/spa-bootstrap.cfg.j2").render(site=shared, model=model, profile_rule=rule)
     return {bootstrap_name(model): text.encode("utf-8")}

@@ -27,18 +27,22 @@ def http_user(phone: Phone) -> str:
     return phone.mac
 
 
+CA_FILE = "pbxctl-ca.pem"  # the site CA's certificate, public: served over TFTP and HTTPS for phones to trust
+
+
+def https_base(site: Site) -> str:
+    port = site.provisioning.https_port
+    return f"https://{provisioning_server(site)}" + (f":{port}" if port != 443 else "")
+
+
 def site_context(site: Site, secrets: Secrets) -> dict:
     prov = site.provisioning
     server = provisioning_server(site)
-    http = "http" in prov.protocols
-    scheme = "http" if http else "tftp"
-    port = prov.http_port if http else 69
-    base = f"{scheme}://{server}" + (f":{port}" if http and port != 80 else "")
-    # A factory-new device knows no login, so the model-level file it asks for first sends it to its own file
-    # over TFTP (no logins, answered only on the phones' networks); its own file then sets every later resync
-    # to `base_url`, with its own HTTP login. Without TFTP the first fetch is HTTP without a login, which only
-    # works with http_auth off: validate refuses HTTP-only provisioning with http_auth on.
-    first = f"tftp://{server}" if "tftp" in prov.protocols else base
+    base = https_base(site)
+    # TFTP (answered only on the phones' networks) carries only the model-level files and the CA certificate:
+    # nothing with a credential. Every device file comes over HTTPS with the device's own login, which the device
+    # holds from staging (pbxctl phones logins), never from a file anyone could fetch.
+    model_base = f"tftp://{server}" if "tftp" in prov.protocols else base
     return {
         "name": site.site.name,
         "language": site.site.language,
@@ -51,15 +55,16 @@ def site_context(site: Site, secrets: Secrets) -> dict:
         },
         "prov": {
             "server": server,
-            "scheme": scheme,
+            "scheme": "https",
             "base_url": base,
-            "first_url": first,
-            "http_auth": http and prov.http_auth,
+            "model_base": model_base,
+            "ca_url": f"{model_base}/{CA_FILE}",
+            "http_auth": True,
             "resync_minutes": prov.resync_minutes,
             "firmware_base": (prov.firmware_url or f"{base}/firmware").rstrip("/"),
         },
         "ntp": prov.ntp_server or pbx_address(site),
-        "admin_password": secrets.get("admin", "phones", "password"),
+        "ca_cert": secrets.get("tls", "ca", "cert"),
         "extension_names": {e.number: e.name for e in site.extensions},
     }
 
@@ -102,6 +107,7 @@ def device_context(shared: dict, phone: Phone, secrets: Secrets) -> dict:
         "keys": keys,
         "http_user": http_user(phone),
         "http_password": secrets.get("phones", phone.mac, "http_password"),
+        "admin_password": secrets.get("phones", phone.mac, "admin_password"),
         "firmware_url": f"{shared['prov']['firmware_base']}/{phone.firmware}" if phone.firmware else None,
     }
 
@@ -110,14 +116,15 @@ def check_devices(site: Site, secrets: Secrets) -> None:
     """Refuse what secrets.yml lacks, naming the key, never a value; and what `validate` refuses about phones
     (a key that doesn't fit, a line key on another phone's line) when the site was built without loading a file."""
     problems = [f"{p.dotted}: {p.message}" for p in phone_problems(site)]
-    if not secrets.get("admin", "phones", "password"):
-        problems.append("secrets: admin.phones.password: missing (run `pbxctl compile` to generate it)")
     for phone in site.phones:
         for line in phone.lines:
             for item in ("username", "password"):
                 if not secrets.get("extensions", line.extension, item):
                     problems.append(f"secrets: extensions.{line.extension}.{item}: missing")
-        if not secrets.get("phones", phone.mac, "http_password"):
-            problems.append(f"secrets: phones.{phone.mac}.http_password: missing")
+        for item in ("http_password", "admin_password"):
+            if not secrets.get("phones", phone.mac, item):
+                problems.append(f"secrets: phones.{phone.mac}.{item}: missing")
+    if not secrets.get("tls", "ca", "cert"):
+        problems.append("secrets: tls.ca.cert: missing (run `pbxctl compile` to generate it)")
     if problems:
         raise SiteInvalid(sorted(set(problems), key=problems.index))

@@ -4,6 +4,9 @@ What follows Eltex's manuals: the device learns the server and file from DHCP op
 URL, 6 configuration file, 7 firmware file) or options 66/67, the file URL may use the macros $MA, $SN, $PN,
 and the configuration is a tar.gz archive. What doesn't: the layout inside the archive is Eltex's own export
 format, not published; see phone_templates/eltex/README.md for what is guessed and how to check it.
+
+The archive carries the device's passwords, so it is served only over HTTPS to the device's own login (set in its
+auto-update settings at staging); DHCP option 43 hands out the HTTPS server, never TFTP.
 """
 
 import gzip

@@ -7,9 +7,11 @@ most 32 characters, values at most 500 and may not span lines, the file ends wit
 configuration is at most 120 KB. A line breaking a rule is ignored by the phone, silently: so we refuse it here.
 
 Files: `{MODEL}.cfg` per model (what the phone asks for first; no secrets) and `Config{MAC}.cfg` per device
-(MAC in upper case, as the phone's {MAC} macro expands it). The model file sends the phone to its own file over
-TFTP (no login yet; answered only on the phones' networks); the device file sets every later fetch to HTTP with
-the device's own login. Without TFTP the model file points at HTTP without a login, which needs http_auth off.
+(MAC in upper case, as the phone's {MAC} macro expands it). The model file makes the phone trust the site CA
+(CFG_ROOT_CERTIFICATE_PATH) and names its own file over HTTPS without a login: the login is the one set on the
+phone at staging (the Standard File URL `https://id:pass@…` entered in web programming, which outranks any
+provisioned value; KX-HDV/KX-UT guides, "Priority Given to Each Programming Method"). The device file then
+writes that same URL with its login.
 """
 
 import re
@@ -105,9 +107,9 @@ def _url(ctx_site: dict, path: str, user: str | None = None, password: str | Non
     return f"{base}/{path}"
 
 
-def _first_url(ctx_site: dict, path: str) -> str:
-    """Where a factory-new phone fetches its own file: TFTP when listed, as it has no login yet."""
-    return f"{ctx_site['prov']['first_url']}/{path}"
+def staged_url(ctx: dict) -> str:
+    """What staging enters as the phone's Standard File URL: its own file, its own login."""
+    return _url(ctx["site"], "Config{MAC}.cfg", ctx["http_user"], ctx["http_password"])
 
 
 def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
@@ -115,7 +117,7 @@ def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
     buttons = [(key["index"], FACILITIES[key["type"]], key["target"], key["label"]) for key in ctx["keys"]]
     text = env.get_template("panasonic/sip.cfg.j2").render(
         d=ctx, buttons=buttons,
-        standard_url=_url(site, "Config{MAC}.cfg", ctx["http_user"], ctx["http_password"]),
+        standard_url=staged_url(ctx),
         product_url=_url(site, model_name(ctx["model"])))
     return {device_name(ctx["mac"]): standard_format(text)}
 
@@ -123,5 +125,5 @@ def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
 def model_files(env: Environment, shared: dict, model: PhoneModel) -> dict[str, bytes]:
     text = env.get_template("panasonic/sip-product.cfg.j2").render(
         site=shared, model=model, time_params=time_params(shared["zone"]),
-        standard_url=_first_url(shared, "Config{MAC}.cfg"), product_url=_url(shared, model_name(model)))
+        standard_url=_url(shared, "Config{MAC}.cfg"), product_url=_url(shared, model_name(model)))
     return {model_name(model): standard_format(text)}

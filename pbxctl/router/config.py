@@ -70,8 +70,8 @@ def provisioning(site: Site) -> tuple[str, str]:
     """(server address, base URL) as the phone renderer writes them into the files."""
     prov = site.provisioning
     server = str(prov.server or site.pbx.address or site.pbx.host)
-    http = "http" in prov.protocols
-    base = f"http://{server}" + (f":{prov.http_port}" if prov.http_port != 80 else "") if http else f"tftp://{server}"
+    https = "https" in prov.protocols
+    base = f"https://{server}" + (f":{prov.https_port}" if prov.https_port != 443 else "") if https else f"tftp://{server}"
     return server, base
 
 
@@ -90,14 +90,13 @@ def dhcp_options(site: Site) -> list[dict]:
         # Cisco's TFTP server list: an IP address, not a string
         options.append({"name": "pbxctl-150", "code": "150", "value": server,
                         "comment": _c("Cisco TFTP server (option 150)")})
-    if "cisco" in vendors and "http" in site.provisioning.protocols:
+    if "cisco" in vendors and "https" in site.provisioning.protocols:
         options.append({"name": "pbxctl-160", "code": "160", "value": f"'{base}'",
                         "comment": _c("provisioning URL (option 160)")})
     if "eltex" in vendors:
         # vendor-specific sub-options: 5 = server URL, 6 = configuration file (phone_templates/eltex/README.md);
-        # a new device has no login yet: over TFTP when listed, its archive then moves resyncs to HTTP with one
-        first = f"tftp://{server}" if tftp else base
-        options.append({"name": "pbxctl-43", "code": "43", "value": "0x" + _tlv(5, first) + _tlv(6, ELTEX_FILE),
+        # the archive carries the device's passwords: only over HTTPS, with the login the device was staged with
+        options.append({"name": "pbxctl-43", "code": "43", "value": "0x" + _tlv(5, base) + _tlv(6, ELTEX_FILE),
                         "comment": _c("Eltex auto-update (option 43)")})
     return options
 

@@ -214,11 +214,14 @@ def _phones(site: Site) -> Iterator[Problem]:
             if key.type == "speed_dial" and not key.number:
                 yield Problem(("phones", index, "keys", key_index, "number"), "speed_dial needs a number")
     prov = site.provisioning
-    if site.phones and prov.http_auth and "tftp" not in prov.protocols:
-        # a factory-new phone knows no credentials: its first fetch (the model/bootstrap file's pointer to its own
-        # file) goes over TFTP, filtered to the phones' networks; over HTTP it would get 401 and never provision
-        yield Problem(("provisioning", "protocols"), "a factory-new phone fetches its own file with no login: "
-                      "list tftp too (served only to the phones' networks), or set http_auth: false")
+    # a device's own file carries its SIP and admin passwords: only over HTTPS, only to its own login
+    # (TFTP serves nothing but the secret-free model-level files)
+    if site.phones and "https" not in prov.protocols:
+        yield Problem(("provisioning", "protocols"), "the phones' own files carry their passwords and are served "
+                      "only over HTTPS (TFTP serves only the model-level files): list https")
+    if site.phones and not prov.http_auth:
+        yield Problem(("provisioning", "http_auth"), "a phone's own file carries its passwords: it is served only "
+                      "to that phone's login; http_auth: false is refused")
 
 
 def _schedules(site: Site) -> Iterator[Problem]:

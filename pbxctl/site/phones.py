@@ -4,7 +4,7 @@ import re
 from ipaddress import IPv4Address
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from .base import DisplayName, ExtensionNumber, Model
 
@@ -47,10 +47,24 @@ class Phone(Model):
 
 
 class Provisioning(Model):
-    protocols: list[Literal["tftp", "http"]] = Field(default_factory=lambda: ["tftp", "http"], min_length=1)
+    protocols: list[Literal["tftp", "https"]] = Field(
+        default_factory=lambda: ["tftp", "https"], min_length=1,
+        description="tftp: only the secret-free model-level files; https: every file, a device's own only to its "
+                    "login (`http` is read as https: no file is served over plain HTTP)")
     server: IPv4Address | None = Field(None, description="defaults to the PBX address")
-    http_port: int = Field(80, ge=1, le=65535)
-    http_auth: bool = Field(True, description="per-device credentials where the device supports them")
+    https_port: int = Field(443, ge=1, le=65535, validation_alias=AliasChoices("https_port", "http_port"),
+                            description="the phone files' HTTPS port (`http_port` is read as this)")
+    http_auth: bool = Field(True, description="a device's own files only to its own login (MAC + secrets.yml); "
+                                              "must stay on: they carry its SIP password")
     resync_minutes: int = Field(60, ge=5, le=10080)
     ntp_server: str | None = Field(None, description="defaults to the PBX address")
     firmware_url: str | None = None
+
+    @field_validator("protocols", mode="before")
+    @classmethod
+    def _https(cls, value: object) -> object:
+        # plain HTTP provisioning is gone (device files carry credentials): an older site's `http` means the web
+        # server, which is HTTPS now; an upgrade, never a downgrade
+        if isinstance(value, list):
+            return list(dict.fromkeys("https" if item == "http" else item for item in value))
+        return value

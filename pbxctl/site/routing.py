@@ -105,7 +105,7 @@ class Cdr(Model):
     csv: bool = True
     webhook: Webhook | None = Field(None, description="JSON POST after each call (CRM)")
     recording_base_url: str | None = Field(None, description="how the CRM reaches recordings; defaults to "
-                                           "http://<pbx address>:8088/recordings/")
+                                           "https://<pbx address>:8088/recordings/ (the site CA's certificate)")
     crm_networks: list[IPv4Network] = Field(default_factory=list, description="where the CRM fetches recordings "
                                             "from, beyond the office's networks (the firewall opens port 8088 to them)")
 

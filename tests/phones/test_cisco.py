@@ -26,7 +26,8 @@ def test_every_device_profile_resyncs_from_our_server_with_its_own_credentials()
     files = render_case("office")
     profile = ET.fromstring(files["spa000e08d10003.xml"])
     rule = profile.findtext("Profile_Rule")
-    assert rule.startswith("[--uid 000e08d10003 --pwd ") and rule.endswith("]http://192.168.10.5/spa$MA.xml")
+    assert rule.startswith("[--uid 000e08d10003 --pwd ") and rule.endswith("]https://192.168.10.5/spa$MA.xml")
+    assert profile.findtext("Custom_CA_Rule") == "tftp://192.168.10.5/pbxctl-ca.pem"
     assert profile.findtext("Resync_From_SIP") == "Yes"
     assert profile.findtext("Resync_Periodic") == "3600"
 
@@ -34,8 +35,10 @@ def test_every_device_profile_resyncs_from_our_server_with_its_own_credentials()
 def test_bootstrap_holds_no_secret():
     files = render_case("office")
     boot = ET.fromstring(files["spa504G.cfg"])
-    assert boot.findtext("Profile_Rule") == "tftp://192.168.10.5/spa$MA.xml"
-    assert {e.tag for e in boot}.isdisjoint({"Admin_Passwd", "Password_1_", "Auth_ID_1_"})
+    # the login is the device's own MAC and the GPP_A value staged on it: macros, no value
+    assert boot.findtext("Profile_Rule") == "[--uid $MA --pwd $A]https://192.168.10.5/spa$MA.xml"
+    assert boot.findtext("Custom_CA_Rule") == "tftp://192.168.10.5/pbxctl-ca.pem"
+    assert {e.tag for e in boot}.isdisjoint({"Admin_Passwd", "Password_1_", "Auth_ID_1_", "GPP_A"})
 
 
 def test_blf_and_speed_dial_keys_follow_the_lines():

@@ -16,7 +16,7 @@ def test_render_writes_the_case_files(tmp_path):
     shutil.copytree(CASES_DIR / "office", site_dir, ignore=shutil.ignore_patterns("expected"))
     result = runner.invoke(phones_app, ["render", str(site_dir / "site.yml"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "rendered 12 files for 7 devices" in result.output
+    assert "rendered 13 files for 7 devices" in result.output
     for name, data in render_case("office").items():
         assert (tmp_path / "out" / name).read_bytes() == data
 

@@ -16,6 +16,8 @@ def test_file_names_per_vendor():
         "KX-HDV130.cfg", "KX-TGP600.cfg", "Config080023A10004.cfg", "Config080023A10005.cfg",
         # Eltex: $MA.tar.gz
         "eltex/a8f94be00006.tar.gz", "eltex/a8f94be00007.tar.gz",
+        # the site CA's certificate, for phones to trust the HTTPS server
+        "pbxctl-ca.pem",
     }
 
 

@@ -52,7 +52,7 @@ def test_too_long_value_is_refused_not_truncated():
 def test_device_file_points_back_with_credentials_and_resyncs():
     files = render_case("office")
     device = files["Config080023A10004.cfg"].decode()
-    assert re.search(r'CFG_STANDARD_FILE_PATH="http://080023a10004:[A-Za-z0-9]{24}@192\.168\.10\.5/Config\{MAC\}'
+    assert re.search(r'CFG_STANDARD_FILE_PATH="https://080023a10004:[A-Za-z0-9]{24}@192\.168\.10\.5/Config\{MAC\}'
                      r'\.cfg"', device)
     product = files["KX-HDV130.cfg"].decode()
     assert 'CFG_CYCLIC="Y"' in product and 'CFG_CYCLIC_INTVL="60"' in product

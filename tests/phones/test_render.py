@@ -39,6 +39,7 @@ def test_missing_secrets_are_named_never_printed():
         render_phones(site, secrets)
     assert "secrets: extensions.101.password: missing" in raised.value.lines
     assert "secrets: phones.080023a10004.http_password: missing" in raised.value.lines
+    assert "secrets: phones.080023a10004.admin_password: missing" in raised.value.lines
     leaked = [v for e in secrets.data["extensions"].values() for v in e.values() if len(v) > 8]
     assert not any(value in "\n".join(raised.value.lines) for value in leaked)
 

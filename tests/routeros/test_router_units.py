@@ -85,11 +85,12 @@ def test_dhcp_options_point_phones_at_the_provisioning_server(site):
     while raw:
         subs[raw[0]] = raw[2:2 + raw[1]].decode()
         raw = raw[2 + raw[1]:]
-    assert subs == {5: "tftp://192.168.10.5", 6: "eltex/$MA.tar.gz"}  # first fetch: no login yet
-    site.provisioning.protocols = ["http"]
-    site.provisioning.http_port = 8080
+    # the archive carries passwords: only over HTTPS, with the login the device was staged with
+    assert subs == {5: "https://192.168.10.5", 6: "eltex/$MA.tar.gz"}
+    site.provisioning.protocols = ["https"]
+    site.provisioning.https_port = 8443
     options = {o["code"]: o["value"] for o in config.dhcp_options(site)}
-    assert options["66"] == "'http://192.168.10.5:8080'" and "150" not in options
+    assert options["66"] == "'https://192.168.10.5:8443'" and "150" not in options
 
 
 def test_a_dhcp_network_outside_the_voice_vlan_gets_only_the_option_set(site):

@@ -56,17 +56,17 @@ def test_what_compile_produces_passes_the_role_validation(role, compiled):
 
 def test_a_wrong_type_is_caught():
     options = _options("provisioning")
-    result = ArgumentSpecValidator(options).validate({"provisioning__protocols": "tftp", "provisioning__http_port":
+    result = ArgumentSpecValidator(options).validate({"provisioning__protocols": "tftp", "provisioning__https_port":
                                                       "eighty", "provisioning__macs": [], "provisioning__server": "x",
-                                                      "provisioning__http_auth": True})
-    assert any("provisioning__http_port" in m for m in result.error_messages)
+                                                      "provisioning__tftp_files": []})
+    assert any("provisioning__https_port" in m for m in result.error_messages)
 
 
 def test_types_descriptions_and_secrets():
     prov = _options("provisioning")
     assert prov["provisioning__protocols"] == {**prov["provisioning__protocols"], "type": "list", "elements": "str",
                                                "required": True}
-    assert "Per-device credentials" in prov["provisioning__http_auth"]["description"][0]
+    assert "HTTPS port" in prov["provisioning__https_port"]["description"][0]
     assert prov["provisioning__http_passwords"]["no_log"] is True
     assert any("no_log" in line for line in prov["provisioning__http_passwords"]["description"])
     assert prov["provisioning__root"] == {**prov["provisioning__root"], "required": False,

@@ -82,7 +82,7 @@ def test_security_vars(variables, office):
     assert variables["security__max_outbound_calls"] == 10
     assert variables["security__alert_events"] == ALERT_EVENTS
     ports = {(s["proto"], s["port"]) for s in variables["security__services"]}
-    assert ports == {("udp", 69), ("tcp", 80), ("tcp", 8088)}  # provisioning, and recordings for the CRM
+    assert ports == {("udp", 69), ("tcp", 443), ("tcp", 8088)}  # provisioning (TFTP, HTTPS), recordings (HTTPS)
     assert "+979" in variables["security__blocked_prefixes"]
 
 

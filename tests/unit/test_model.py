@@ -22,7 +22,8 @@ def test_site_defaults():
     assert s.pbx.flavour == "asterisk" and s.pbx.address is None
     assert s.extensions == [] and s.trunks == [] and s.phones == []
     assert s.router is None and s.ups is None and s.crm is None
-    assert s.provisioning.protocols == ["tftp", "http"] and s.provisioning.http_auth is True
+    assert s.provisioning.protocols == ["tftp", "https"] and s.provisioning.http_auth is True
+    assert s.provisioning.https_port == 443
     assert s.provisioning.resync_minutes == 60
     assert s.recording.format == "wav" and s.recording.retention_days == 90
     assert s.cdr.csv is True and s.cdr.webhook is None
