@@ -100,6 +100,12 @@ def security_vars(site: Site) -> dict:
         "security__trunk_networks": sorted({str(n) for t in site.trunks for n in getattr(t, "match", [])}),
         "security__services": services,
         "security__fail2ban": sec.fail2ban.model_dump(mode="json"),
+        # SIP from a source that has not authenticated lately: `burst` packets at once and `per_second` after,
+        # then dropped for `hold` s. A phone's first contact (REGISTER, challenged REGISTER) fits; a full-speed
+        # scanner gets at most 5 answers; paced guessing (fail2ban bans it at maxretry) stays under the rate.
+        # `trust`: how long a source that authenticated is exempt (its BLF/NOTIFY bursts), above Asterisk's
+        # longest registration interval (7200 s) so a registered phone never falls back to the meter.
+        "security__sip_rate": {"burst": 4, "per_second": 2, "hold": 60, "trust": 10800},
         "security__alerts": sec.alerts.model_dump(mode="json", exclude_none=True),
         "security__alert_events": dict(ALERT_EVENTS),
         "security__max_outbound_calls": sec.max_outbound_calls,
