@@ -99,11 +99,23 @@ def fail(lines: list[str], code: int = exit_codes.SITE_INVALID) -> None:
     raise error
 
 
-def frozen_secrets(option: bool | None) -> bool:
-    """--frozen-secrets, else the default: frozen on CI (CI=true), where a generated secret would be lost."""
+def warn_plain_secrets(site: Path) -> None:
+    from ansible.parsing.vault import is_encrypted
+
+    from .compile import secrets_path
+
+    path = secrets_path(site)
+    if path.exists() and not is_encrypted(path.read_bytes()):
+        err.print(f"[yellow]warning: {escape(str(path))} is plain text; give --vault-password-file (or set "
+                  "PBXCTL_VAULT_PASSWORD_FILE) and it is encrypted[/]")
+
+
+def frozen_secrets(option: bool | None, lab: bool = False) -> bool:
+    """--frozen-secrets, else the default: frozen on CI (CI=true), where a generated secret would be lost with
+    the workspace; not for --lab runs, whose throw-away machines nobody else depends on."""
     if option is not None:
         return option
-    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+    return not lab and os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
 @app.command()
@@ -120,6 +132,7 @@ def compile_command(site: SiteArg,
                     vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
     """Write the build: an Ansible project (ansible.cfg, inventory, group vars, playbooks) and phone files."""
     compiled = compile_site(site, output, vault_password_file, frozen=frozen_secrets(frozen))
+    warn_plain_secrets(site)
     out.print(f"[green]compiled[/green] {escape(compiled.site.site.name)} → {escape(str(compiled.out_dir))} "
               f"({len(compiled.files)} files)")
 
@@ -154,8 +167,10 @@ def _compile_for_run(site: Path, lab: bool, vault_password_file: Path | None, on
 
     if only not in PLAYBOOKS:
         fail([f"--only: '{only}' is not one of {', '.join(PLAYBOOKS)}"], exit_codes.USAGE)
-    return compile_site(site, None, vault_password_file, lab_retarget() if lab else None,
-                        frozen=frozen_secrets(frozen))
+    compiled = compile_site(site, None, vault_password_file, lab_retarget() if lab else None,
+                            frozen=frozen_secrets(frozen, lab))
+    warn_plain_secrets(site)
+    return compiled
 
 
 def _json_mode(ctx: typer.Context, enabled: bool) -> None:

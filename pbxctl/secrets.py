@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.errors import AnsibleError
-from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
+from ansible.parsing.vault import VaultLib, is_encrypted
 
 from . import pki
 from .load import FastDumper, fast_load
 from .problems import SiteInvalid
 from .site import Site
+from .vault import vault_lib
 
 VAULT_ENV = "PBXCTL_VAULT_PASSWORD_FILE"
 ALPHABET = string.ascii_letters + string.digits
@@ -36,8 +36,7 @@ def vault_password_file(option: Path | None) -> Path | None:
 
 
 def _vault(password_file: Path) -> VaultLib:
-    password = password_file.read_bytes().strip()
-    return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password))])
+    return vault_lib(password_file)  # as Ansible reads it: a file, or an executable printing the password
 
 
 @dataclass
