@@ -11,7 +11,9 @@ PBX_COMMANDS = {
     "enabled": "systemctl is-enabled asterisk",
     "ups": "upsc -l 2>/dev/null | while read u; do echo \"== $u\"; upsc \"$u@localhost\" 2>/dev/null; done",
     "ipmi": "command -v ipmitool >/dev/null && ipmitool chassis status 2>/dev/null || true",
-    "provisioning_http": "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/ || true",
+    # phone files are served over HTTPS only, on the port the installed site says (reachability: no login, so -k)
+    "provisioning_http": "p=$(awk '/listen/ {print $2; exit}' /etc/nginx/conf.d/pbxctl-phones.conf 2>/dev/null); "
+                         "curl -sk -o /dev/null -w '%{http_code}' \"https://127.0.0.1:${p:-443}/\" || true",
 }
 REGISTRATION_RE = re.compile(r"^\s*trunk-([a-z0-9_-]+)/\S+\s+\S+\s+(\S+)")
 
@@ -49,7 +51,7 @@ def _services(site: Site, state: dict[str, str]) -> list[Check]:
     if site.phones:
         ok = code not in ("", "000")
         checks.append(Check("provisioning", "ok" if ok else "fail",
-                            "HTTP provisioning answers" if ok else "HTTP provisioning does not answer on the PBX"))
+                            "HTTPS provisioning answers" if ok else "HTTPS provisioning does not answer on the PBX"))
     if site.ups:
         status = re.search(r"^ups\.status:\s*(.+)$", state.get("ups", ""), re.M)
         if status is None:

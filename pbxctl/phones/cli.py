@@ -40,6 +40,34 @@ def render(site: Annotated[Path, typer.Argument(help="the site file (inventories
               f"({len(written.changed)} written, {len(written.removed)} removed)")
 
 
+@phones_app.command("logins")
+def logins(site: Annotated[Path, typer.Argument(help="the site file (inventories/<site>/site.yml)")],
+           mac: Annotated[str | None, typer.Option("--mac", help="only this phone (default: every phone)")] = None,
+           vault_password_file: Annotated[Path | None, typer.Option(
+               "--vault-password-file", help="for a vault-encrypted secrets.yml; or set PBXCTL_VAULT_PASSWORD_FILE",
+               exists=True, dir_okay=False)] = None) -> None:
+    """Print what to enter on each phone once, at staging: its provisioning login (this prints passwords)."""
+    from ..compile import load_with_secrets
+    from ..site.phones import normalise_mac
+    from .staging import staging
+
+    try:
+        loaded, secrets, _ = load_with_secrets(site, vault_password_file)
+        rows = staging(loaded, secrets, normalise_mac(mac) if mac else None)
+    except SiteInvalid as error:
+        for line in error.lines:
+            err.print(f"[red]{line}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except ValueError as error:
+        err.print(f"[red]--mac {mac}: {error}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if mac and not rows:
+        err.print(f"[red]--mac {mac}: no phone with this MAC[/red]")
+        raise typer.Exit(1)
+    for row in rows:
+        out.print(f"{row['mac']}  {row['model']}  {row['setting']} = {row['value']}", soft_wrap=True, markup=False)
+
+
 @phones_app.command("resync")
 def resync(site: Annotated[Path, typer.Argument(help="the site file (inventories/<site>/site.yml)")],
            mac: Annotated[str | None, typer.Option("--mac", help="only this phone (default: every phone)")] = None,

@@ -37,3 +37,20 @@ def test_invalid_site_is_reported_and_exits_1(tmp_path):
     result = runner.invoke(phones_app, ["render", str(bad), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert "phones[0].mac" in result.output and "Traceback" not in result.output
+
+
+def test_logins_prints_what_each_phone_is_staged_with(tmp_path):
+    from pbxctl.secrets import read_secrets
+
+    site_dir = tmp_path / "office"
+    shutil.copytree(CASES_DIR / "office", site_dir, ignore=shutil.ignore_patterns("expected"))
+    secrets = read_secrets(site_dir / "secrets.yml", None)
+    result = runner.invoke(phones_app, ["logins", str(site_dir / "site.yml"), "--mac", "00:0e:08:d1:00:01"])
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == ["000e08d10001", "cisco-spa502g", "GPP_A", "=",
+                                     secrets.get("phones", "000e08d10001", "http_password")]
+    result = runner.invoke(phones_app, ["logins", str(site_dir / "site.yml")])
+    password = secrets.get("phones", "080023a10004", "http_password")
+    assert f"Standard File URL = https://080023a10004:{password}@192.168.10.5/Config{{MAC}}.cfg" in result.output
+    assert len(result.output.strip().splitlines()) == 7
+    assert runner.invoke(phones_app, ["logins", str(site_dir / "site.yml"), "--mac", "001122334455"]).exit_code == 1

@@ -1,0 +1,33 @@
+"""What each device is given once, at staging, so that its first HTTPS fetch carries its own login.
+
+No file anyone can fetch without a login may hold a device's password, so a factory-new device can't learn it
+from the network: the integrator enters it once (the device's web page or keypad), and every fetch after that
+is HTTPS with it. What to enter is the vendor's own way to hold a provisioning login.
+"""
+
+from ..secrets import Secrets
+from ..site import Site
+from . import panasonic
+from .context import device_context, site_context
+from .registry import MODELS
+
+
+def staging(site: Site, secrets: Secrets, mac: str | None = None) -> list[dict]:
+    """One entry per device: its MAC, model and the one setting to enter (which holds its password)."""
+    shared = site_context(site, secrets)
+    rows = []
+    for phone in site.phones:
+        if mac and phone.mac != mac:
+            continue
+        ctx = device_context(shared, phone, secrets)
+        vendor = MODELS[phone.model].vendor
+        if vendor == "cisco":
+            # the model file's Profile_Rule reads [--uid $MA --pwd $A]: $A is GPP_A (Provisioning tab)
+            setting, value = "GPP_A", ctx["http_password"]
+        elif vendor == "panasonic":
+            # web programming outranks provisioning: this URL (with the login) stays the one the phone uses
+            setting, value = "Standard File URL", panasonic.staged_url(ctx)
+        else:
+            setting, value = "auto-update login", f"{ctx['http_user']} / {ctx['http_password']}"
+        rows.append({"mac": phone.mac, "model": phone.model, "setting": setting, "value": value})
+    return rows
