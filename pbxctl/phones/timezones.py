@@ -5,10 +5,13 @@ string at the end of the system's TZif file (the one the C library uses for futu
 rule of the zone and doesn't depend on today's date: rendering stays byte-for-byte reproducible.
 """
 
+import contextlib
 import re
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 
@@ -75,14 +78,23 @@ def parse_posix(name: str, posix: str) -> Zone:
     return Zone(name, posix, offset, dst)
 
 
-def _tzif_footer(name: str) -> str:
+def _tzif_files(name: str) -> Iterator[bytes]:
+    """The zone's TZif data where zoneinfo itself looks: the system's TZPATH, then the tzdata package (a
+    dependency, for hosts without a system tz database). zoneinfo has no API for the POSIX rule phones need."""
     for root in zoneinfo.TZPATH:
         path = Path(root) / name
         if path.is_file():
-            data = path.read_bytes()
-            if data[:4] == b"TZif" and data[4:5] >= b"2":
-                return data.rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii")
-    raise ValueError(f"time zone {name}: no TZif v2+ file under {', '.join(zoneinfo.TZPATH)}")
+            yield path.read_bytes()
+    with contextlib.suppress(ModuleNotFoundError, OSError):
+        yield files("tzdata.zoneinfo").joinpath(*name.split("/")).read_bytes()
+
+
+def _tzif_footer(name: str) -> str:
+    for data in _tzif_files(name):
+        if data[:4] == b"TZif" and data[4:5] >= b"2":
+            return data.rstrip(b"\n").rsplit(b"\n", 1)[-1].decode("ascii")
+    raise ValueError(f"time zone {name}: no TZif v2+ data under {', '.join(zoneinfo.TZPATH) or '(no TZPATH)'} "
+                     "nor in the tzdata package")
 
 
 @lru_cache(maxsize=64)
