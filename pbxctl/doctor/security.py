@@ -1,5 +1,5 @@
-"""Doctor checks for the toll-fraud guard: is the firewall loaded, the jail active, who is banned, and does any
-phone register from a network the site does not expect?
+"""Doctor checks for the toll-fraud guard: is the firewall loaded (with its SIP rate limit and the guard that puts
+it back), the jail active, who is banned, and does any phone register from a network the site does not expect?
 
 `pbxctl doctor` runs SECURITY_COMMANDS on the PBX (read-only) and hands their output here; a failed command is None.
 """
@@ -16,12 +16,15 @@ SECURITY_COMMANDS = {
     "firewall": f"nft list table inet {FIREWALL_TABLE}",
     "jail": f"fail2ban-client status {JAIL}",
     "contacts": "asterisk -rx 'pjsip show contacts'",
+    "guard": "systemctl is-active pbxctl-security-guard",
 }
 
 
 def security_checks(site: Site, outputs: dict[str, str | None]) -> list[Check]:
     return [
         firewall_check(outputs.get("firewall")),
+        sip_rate_check(outputs.get("firewall")),
+        guard_check(outputs.get("guard")),
         *jail_checks(outputs.get("jail")),
         registrations_check(site, outputs.get("contacts")),
     ]
@@ -36,6 +39,24 @@ def firewall_check(ruleset: str | None) -> Check:
     dropped = sum(int(n) for n in re.findall(r"counter packets (\d+) bytes \d+ drop", ruleset))
     return Check("firewall", "ok", f"loaded: SIP only from trunks and allowed networks, everything else dropped "
                                    f"({dropped} packets dropped so far)")
+
+
+def sip_rate_check(ruleset: str | None) -> Check:
+    if not ruleset or "jump sip_rate" not in ruleset:
+        return Check("sip rate", "fail", "no per-source SIP rate limit: a scanner on the office LAN gets answers at "
+                                         "full speed until fail2ban reacts; run `pbxctl apply SITE`")
+    flooding = re.search(r"set sip_flood \{[^}]*?elements = \{([^}]*)\}", ruleset)
+    held = [e.split()[0] for e in flooding.group(1).split(",")] if flooding else []
+    if held:
+        return Check("sip rate", "warn", f"{len(held)} sources over the SIP rate, dropped for now: {', '.join(held)}")
+    return Check("sip rate", "ok", "SIP from sources that have not authenticated is rate-limited; none over it now")
+
+
+def guard_check(state: str | None) -> Check:
+    if (state or "").strip() != "active":
+        return Check("firewall guard", "fail", "pbxctl-security-guard is not running: `nft flush ruleset` or an "
+                                               "nftables restart would leave the PBX open and drop every ban")
+    return Check("firewall guard", "ok", "running: a deleted firewall table is loaded again with its bans")
 
 
 def banned_addresses(jail_status: str) -> list[str]:

@@ -168,3 +168,16 @@ def test_firewall_plays_before_asterisk_and_needs_nothing_of_it():
     # the site playbook reaches Asterisk only through pbx.yml
     site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
     assert site[0]["ansible.builtin.import_playbook"] == "pbx.yml"
+
+
+def test_doctor_reports_the_rate_limit_and_the_guard(nft_text):
+    from pbxctl.doctor.security import guard_check, sip_rate_check
+
+    assert sip_rate_check(nft_text).status == "ok"
+    assert sip_rate_check(nft_text.replace("jump sip_rate", "accept")).status == "fail"
+    flooded = nft_text.replace("flags dynamic,timeout\n    }", "flags dynamic,timeout\n"
+                               "        elements = { 10.1.2.3 timeout 1m expires 40s }\n    }", 1)
+    check = sip_rate_check(flooded)
+    assert check.status == "warn" and "10.1.2.3" in check.message
+    assert guard_check("active\n").status == "ok"
+    assert guard_check(None).status == "fail"
