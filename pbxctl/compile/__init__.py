@@ -97,6 +97,14 @@ def compile_site(site_file: Path, out_dir: Path | None = None, vault_option: Pat
         return _compile_site(site_file, out_dir, vault_option, target, frozen)
 
 
+def _site_files(site: Site, site_dir: Path) -> dict:
+    """Where files the site repo ships (IVR prompts, the router's CA) are, on the control node."""
+    found = {"asterisk__site_dir": str(site_dir)}
+    if site.router and site.router.ca_file:
+        found["routeros__ca_path"] = str(site_dir / site.router.ca_file)
+    return found
+
+
 def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | None,
                   target: Retarget | None, frozen: bool) -> Compiled:
     site, secrets, password_file = load_with_secrets(site_file, vault_option, target, frozen)
@@ -106,7 +114,7 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
     files = [
         _dump(out / "inventory.yml", inventory(site, target)),
         # files the site repo ships (IVR prompts) are found beside the site file
-        _dump(out / "vars.yml", {**site_vars(site), "asterisk__site_dir": str(site_file.resolve().parent)}),
+        _dump(out / "vars.yml", {**site_vars(site), **_site_files(site, site_file.resolve().parent)}),
     ]
     secret_file = out / "secrets.yml"
     _dump(secret_file, role_secrets(site, secrets), 0o600)

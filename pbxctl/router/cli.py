@@ -63,7 +63,8 @@ def import_ssh_command(site: SiteArg,
     if loaded.router is None:
         _fail([f"{site}: the site has no router"])
     try:
-        import_over_ssh(loaded, secrets.get("router", "api", "password"), export(loaded), line_by_line)
+        import_over_ssh(loaded, secrets.get("router", "api", "password"), export(loaded), line_by_line,
+                        site_dir=site.resolve().parent)
     except ImportFailed as error:
         _fail([f"{loaded.router.host}: import failed: {line}" for line in str(error).splitlines()])
     out.print(f"[green]imported[/green] pbxctl's router configuration into {loaded.router.host}")

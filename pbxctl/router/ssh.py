@@ -2,6 +2,7 @@
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 from ..site import Site
 
@@ -15,16 +16,20 @@ class ImportFailed(Exception):
     pass
 
 
-def _connect(site: Site, password: str, connect: Callable | None):
+def _connect(site: Site, password: str, connect: Callable | None, site_dir: Path | None = None):
     if connect is None:
         from netmiko import ConnectHandler as connect
     from netmiko.exceptions import NetmikoBaseException
     from paramiko.ssh_exception import SSHException
 
     router = site.router
+    # the router's host key must already be known: a first connection never trusts whoever answers
+    known = {"alt_host_keys": True, "alt_key_file": str((site_dir or Path()) / router.known_hosts)} \
+        if router.known_hosts else {}
     try:
         return connect(device_type="mikrotik_routeros", host=router.host, port=router.ssh_port,
-                       username=router.username, password=password, fast_cli=False)
+                       username=router.username, password=password, fast_cli=False,
+                       ssh_strict=True, system_host_keys=True, **known)
     except (OSError, SSHException, NetmikoBaseException) as error:
         raise ImportFailed(f"cannot log in over SSH: {error}") from None
 
@@ -38,9 +43,9 @@ def _check(output: str) -> str:
 
 
 def import_over_ssh(site: Site, password: str, script: str, line_by_line: bool = False,
-                    connect: Callable | None = None) -> str:
+                    connect: Callable | None = None, site_dir: Path | None = None) -> str:
     """Run the script on the router; returns RouterOS's output, raises ImportFailed on an error it printed."""
-    conn = _connect(site, password, connect)
+    conn = _connect(site, password, connect, site_dir)
     try:
         if line_by_line:
             lines = [line for line in script.splitlines() if line.strip() and not line.startswith("#")]

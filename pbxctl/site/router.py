@@ -25,8 +25,13 @@ class Router(Model):
     username: str = "pbxctl"
     access: Literal["api", "ssh"] = "api"
     api_port: int | None = Field(None, ge=1, le=65535, description="defaults to 8728, or 8729 with TLS")
-    tls: bool = False
+    tls: bool = Field(True, description="the API over TLS (api-ssl), the router's certificate checked; false sends "
+                      "the login in clear")
+    ca_file: str | None = Field(None, description="the router's certificate or the CA that signed it, as a path "
+                                "relative to the site file (without it, the control node's CA store is used)")
     ssh_port: int = Field(22, ge=1, le=65535)
+    known_hosts: str | None = Field(None, description="known_hosts file with the router's SSH host key, relative "
+                                    "to the site file (without it, ~/.ssh/known_hosts); unknown keys are refused")
     wan_interface: str = "ether1"
     lan_interface: str = "bridge"
     upload_kbps: int = Field(ge=64, description="uplink line rate")

@@ -163,6 +163,7 @@ def test_ssh_import_uploads_runs_and_cleans_up(site):
     import_over_ssh(site, "secret", "script\n", connect=connect)
     conn = made[0]
     assert conn.kwargs["device_type"] == "mikrotik_routeros" and conn.kwargs["password"] == "secret"
+    assert conn.kwargs["ssh_strict"] is True and conn.kwargs["system_host_keys"] is True  # unknown keys refused
     assert conn.files == {SCRIPT_NAME: "script\n"}
     assert conn.sent == [f"/import file-name={SCRIPT_NAME} verbose=no", f"/file remove [find where name={SCRIPT_NAME}]"]
     assert conn.closed

@@ -83,7 +83,7 @@ def test_ups_defaults():
 
 def test_router_defaults():
     router = site(router={"host": "192.168.10.1", "upload_kbps": 30000, "download_kbps": 30000}).router
-    assert router.access == "api" and router.api_port is None and router.tls is False
+    assert router.access == "api" and router.api_port is None and router.tls is True and router.ca_file is None
     assert router.username == "pbxctl" and router.expected_calls == 10 and router.sip_filter is False
 
 
