@@ -136,6 +136,9 @@ def missing_external(site: Site, secrets: Secrets) -> list[str]:
             missing.append(f"trunks.{trunk.name}.password")
     if site.router and not secrets.get("router", "api", "password"):
         missing.append("router.api.password")
+    for name in integrations_with_auth(site):
+        if not secrets.get("integrations", name, "token"):
+            missing.append(f"integrations.{name}.token")
     return missing
 
 
@@ -152,3 +155,15 @@ def tls_server(site: Site, secrets: Secrets) -> dict:
     ca_cert, ca_key = secrets.get("tls", "ca", "cert"), secrets.get("tls", "ca", "key")
     key = secrets.get("tls", "server", "key")
     return {"ca_cert": ca_cert, "key": key, "cert": pki.server_cert(ca_cert, ca_key, key, tls_names(site))}
+
+
+def integrations_with_auth(site: Site) -> dict:
+    """The outside systems pbxctl logs in to, by their name in secrets.yml: {name: (url, SecretAuth)}."""
+    found = {}
+    if site.crm and site.crm.auth:
+        found["crm"] = (site.crm.url, site.crm.auth)
+    if site.cdr.webhook and site.cdr.webhook.auth:
+        found["cdr_webhook"] = (site.cdr.webhook.url, site.cdr.webhook.auth)
+    if site.security.alerts.webhook and site.security.alerts.webhook_auth:
+        found["alerts_webhook"] = (site.security.alerts.webhook, site.security.alerts.webhook_auth)
+    return found

@@ -1,11 +1,18 @@
 """The secrets each role needs, kept apart from vars.yml so that file can be read and diffed freely."""
 
-from ..secrets import Secrets, tls_server
+from ..secrets import Secrets, integrations_with_auth, tls_server
 from ..site import Site
+
+
+def _integration_auth(site: Site, secrets: Secrets) -> dict:
+    """{name: {header, query, token}} for each outside system the site logs in to."""
+    return {name: {"header": auth.header, "query": auth.query, "token": secrets.get("integrations", name, "token")}
+            for name, (_, auth) in integrations_with_auth(site).items()}
 
 
 def role_secrets(site: Site, secrets: Secrets) -> dict:
     tls = tls_server(site, secrets)
+    integrations = _integration_auth(site, secrets)
     return {
         "asterisk__extension_secrets": {
             e.number: {item: secrets.get("extensions", e.number, item)
@@ -22,6 +29,8 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
             t.name: f"trunk-{t.name}-{secrets.get('trunk_endpoints', t.name, 'id')}"
             for t in site.trunks if t.type != "gsm_dongle"
         },
+        "asterisk__integration_auth": {k: v for k, v in integrations.items() if k in ("crm", "cdr_webhook")},
+        "security__alerts_webhook_auth": integrations.get("alerts_webhook", {}),
         "asterisk__recordings_http_password": secrets.get("cdr", "recordings", "http_password"),
         "provisioning__http_passwords": {p.mac: secrets.get("phones", p.mac, "http_password") for p in site.phones},
         # one key and certificate (the site CA's, for the PBX's and provisioning server's addresses) for both

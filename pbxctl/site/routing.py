@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from .base import ExtensionNumber, KeyProblem, Model, Name, SipToken, Target, TimeOfDay
 from .extensions import RecordingPolicy
+from .urls import PlainUrl, SecretAuth
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -97,19 +98,23 @@ class Recording(Model):
 
 
 class Webhook(Model):
-    url: str = Field(pattern=r"^https?://")
+    url: PlainUrl
     timeout: int = Field(5, ge=1, le=60)
+    auth: SecretAuth | None = Field(None, description="how the token in secrets.yml "
+                                    "(integrations.cdr_webhook.token) is sent")
 
 
 class Cdr(Model):
     csv: bool = True
     webhook: Webhook | None = Field(None, description="JSON POST after each call (CRM)")
-    recording_base_url: str | None = Field(None, description="how the CRM reaches recordings; defaults to "
+    recording_base_url: PlainUrl | None = Field(None, description="how the CRM reaches recordings; defaults to "
                                            "https://<pbx address>:8088/recordings/ (the site CA's certificate)")
     crm_networks: list[IPv4Network] = Field(default_factory=list, description="where the CRM fetches recordings "
                                             "from, beyond the office's networks (the firewall opens port 8088 to them)")
 
 
 class CrmLookup(Model):
-    url: str = Field(pattern=r"^https?://", description="GET with ?number=+7…; answer names an extension")
+    url: PlainUrl = Field(description="GET with ?number=+7…; answer names an extension")
     timeout: int = Field(2, ge=1, le=10)
+    auth: SecretAuth | None = Field(None, description="how the token in secrets.yml (integrations.crm.token) "
+                                    "is sent")

@@ -5,6 +5,7 @@ from ipaddress import IPv4Network
 from pydantic import Field
 
 from .base import Model, Name
+from .urls import PlainUrl, SecretAuth
 
 
 class Fail2ban(Model):
@@ -14,7 +15,9 @@ class Fail2ban(Model):
 
 
 class Alerts(Model):
-    webhook: str | None = Field(None, pattern=r"^https?://")
+    webhook: PlainUrl | None = None
+    webhook_auth: SecretAuth | None = Field(None, description="how the token in secrets.yml "
+                                            "(integrations.alerts_webhook.token) is sent")
     syslog: bool = True
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
     mail_relay: str | None = None
