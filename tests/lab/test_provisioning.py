@@ -1,5 +1,7 @@
-"""Phone provisioning in the lab: the example office's files served by the PBX over TFTP and HTTP, phones that
-register with nothing but what they fetched, and `phones resync` NOTIFYs that reach a real SIP client.
+"""Phone provisioning in the lab: the example office's files served by the PBX (tftpd-hpa: the secret-free
+model-level files only; nginx over HTTPS: a device's files only to its own login), phones that follow the
+first-contact chain and register with nothing but what they fetched and were staged with, recordings over HTTPS,
+and `phones resync` NOTIFYs that reach a real SIP client.
 
 The SIP client here is a small UDP user agent written for this test (REGISTER with digest auth, answers OPTIONS,
 records NOTIFYs): the PBX is the real Asterisk in the lab's `pbx` machine, and every message is real SIP.
@@ -14,12 +16,14 @@ import queue
 import re
 import secrets
 import socket
+import ssl
 import subprocess
 import sys
 import tarfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from base64 import b64encode
@@ -34,6 +38,7 @@ pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "inventories" / "example-office" / "site.yml"
+SECRETS = SITE.parent / "secrets.yml"
 BUILD = ROOT / "build" / "example-office-lab"
 PBXCTL = str(Path(sys.executable).parent / "pbxctl")
 PBX = lab_layout.machine("pbx").address
@@ -69,7 +74,9 @@ def served() -> dict:
     files = {str(p.relative_to(BUILD / "phones")): p.read_bytes()
              for p in sorted((BUILD / "phones").rglob("*")) if p.is_file()}
     role_secrets = yaml.safe_load((BUILD / "secrets.yml").read_text())
-    return {"files": files, "passwords": role_secrets["provisioning__http_passwords"]}
+    tftp = yaml.safe_load((BUILD / "vars.yml").read_text())["provisioning__tftp_files"]
+    return {"files": files, "passwords": role_secrets["provisioning__http_passwords"], "tftp": tftp,
+            "recordings_password": role_secrets["asterisk__recordings_http_password"]}
 
 
 def owner(name: str, macs) -> str | None:
@@ -77,19 +84,78 @@ def owner(name: str, macs) -> str | None:
     return next((mac for mac in macs if mac in name.lower()), None)
 
 
-# --- TFTP ---
+# --- TFTP: only the model-level files, nothing with a secret at any name ---
 
 def tftp_get(remote: str, tmp_path: Path) -> bytes:
-    local = tmp_path / remote.replace("/", "_")
+    local = tmp_path / "tftp.out"
     local.unlink(missing_ok=True)
     subprocess.run(["tftp", PBX, "-c", "get", remote, str(local)], capture_output=True, timeout=30)
     return local.read_bytes() if local.exists() else b""
 
 
-def test_every_file_over_tftp_matches_the_rendered_bytes(served, tmp_path):
-    assert len(served["files"]) >= 10
-    for name, data in served["files"].items():
-        assert tftp_get(name, tmp_path) == data, name
+def secret_values() -> list[str]:
+    """Every value in the site's secrets.yml, and each line of the PEM keys (a partial key is a leak too)."""
+    values: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif node is not None and not isinstance(node, bool):
+            text = str(node)
+            if text.startswith("-----BEGIN CERTIFICATE-----"):
+                return  # the site CA's certificate: public by design, phones are handed it to trust
+            values.append(text)
+            if "PRIVATE KEY" in text:
+                values.extend(line for line in text.splitlines() if len(line) >= 16 and "-----" not in line)
+    walk(yaml.safe_load(SECRETS.read_text()))
+    return values
+
+
+def tftp_candidates(served: dict) -> list[str]:
+    """File names a host on the phone network could ask for: every name pbxctl writes, every name the phones'
+    MACs and every model could give, in each vendor's spelling, and paths out of TFTP's directory."""
+    from pbxctl.phones.registry import MODELS
+
+    names = set(served["files"])
+    for mac in served["passwords"]:
+        for m in (mac, mac.upper()):
+            names |= {f"spa{m}.xml", f"spa{m}.cfg", f"Config{m}.cfg", f"{m}.cfg", f"{m}.xml", f"eltex/{m}.tar.gz",
+                      f"{m}.tar.gz", f"/srv/pbxctl-phones/spa{m}.xml", f"../pbxctl-phones/Config{m}.cfg"}
+    for model in MODELS.values():
+        names |= {f"spa{model.cisco_psn}.cfg", f"{model.product}.cfg", f"Config{model.product}.cfg"}
+    names |= {"secrets.yml", "vars.yml", "../../etc/asterisk/pjsip.conf", "/etc/asterisk/pjsip.conf",
+              "/etc/nginx/pbxctl-phones.key", "/etc/nginx/pbxctl-phones.htpasswd", "../pbxctl-phones/"}
+    return sorted(names)
+
+
+def test_tftp_serves_the_model_level_files_and_nothing_else(served, tmp_path):
+    tftp = served["tftp"]
+    assert tftp and "pbxctl-ca.pem" in tftp
+    for name in tftp:
+        assert tftp_get(name, tmp_path) == served["files"][name], name
+    for name in set(served["files"]) - set(tftp):  # every device file: not there at its own name
+        assert tftp_get(name, tmp_path) == b"", name
+
+
+def test_nothing_served_over_tftp_holds_a_value_of_secrets_yml(served, tmp_path):
+    values = secret_values()
+    assert len(values) > 40  # the walk found the site's secrets (passwords, PINs, keys)
+    ca = yaml.safe_load(SECRETS.read_text())["tls"]["ca"]
+    assert served["files"]["pbxctl-ca.pem"].decode() == ca["cert"]  # what TFTP may hand out of secrets.yml
+    answered = {}
+    for name in tftp_candidates(served):
+        data = tftp_get(name, tmp_path)
+        if data:
+            answered[name] = data
+    assert set(answered) == set(served["tftp"]), sorted(answered)
+    for name, data in answered.items():
+        text = data.decode("utf-8", "replace")
+        leaked = [v for v in values if v in text]
+        assert not leaked, f"{name} carries {len(leaked)} value(s) of secrets.yml"
 
 
 RRQ_PROBE = """
@@ -129,48 +195,76 @@ def test_served_files_are_not_world_readable(served):
         assert mode == ("640" if kind == "f" else "750"), path
     htpasswd = lab.ssh_run("pbx", "stat -c '%a %U:%G' /etc/nginx/pbxctl-phones.htpasswd").stdout.strip()
     assert htpasswd == "640 root:www-data"
+    # tftpd's own directory: the secret-free copies only, and tftpd can't read the real phone files
+    tftp_dir = lab.ssh_run("pbx", "find /srv/pbxctl-tftp -type f -printf '%P\\n'").stdout.split()
+    assert sorted(tftp_dir) == served["tftp"]
+    assert "pbxctl-phones" not in lab.ssh_run("pbx", "id -nG tftp").stdout
+    denied = lab.ssh_run("pbx", "runuser -u tftp -- cat /srv/pbxctl-phones/spa000e08d10002.xml", check=False)
+    assert denied.returncode != 0 and "Password" not in denied.stdout
 
 
-# --- HTTP ---
+# --- HTTPS: a device's own files only to its own login ---
 
-def http_get(path: str, login: tuple[str, str] | None = None) -> tuple[int, bytes, dict]:
-    request = urllib.request.Request(f"http://{PBX}/{path}")
+def https_get(path: str, login: tuple[str, str] | None = None, port: int = 443,
+              ca: Path | None = None) -> tuple[int, bytes, dict]:
+    context = ssl.create_default_context(cafile=str(ca or BUILD / "phones" / "pbxctl-ca.pem"))
+    request = urllib.request.Request(f"https://{PBX}:{port}/{path}")
     if login:
         request.add_header("Authorization", "Basic " + b64encode(f"{login[0]}:{login[1]}".encode()).decode())
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read(), dict(error.headers)
 
 
-def test_every_file_over_http_with_per_device_logins(served):
+def test_every_file_over_https_with_per_device_logins(served):
     passwords = served["passwords"]
     other = {mac: next(m for m in passwords if m != mac) for mac in passwords}
     devices = models = 0
     for name, data in served["files"].items():
         mac = owner(name, passwords)
-        if mac is None:  # model-level: no secrets, no login
+        if mac is None:  # model-level and the CA: no secrets, no login
             models += 1
-            assert http_get(name)[:2] == (200, data), name
+            assert https_get(name)[:2] == (200, data), name
             continue
         devices += 1
-        status, _, headers = http_get(name)
+        status, body, headers = https_get(name)
         assert status == 401 and headers.get("WWW-Authenticate", "").startswith("Basic"), name
-        assert http_get(name, (mac, "wrong-" + passwords[mac]))[0] == 401, name
+        assert b"Password" not in body and passwords[mac].encode() not in body
+        assert https_get(name, (mac, "wrong-" + passwords[mac]))[0] == 401, name
         # another phone's valid login opens only that phone's files
-        assert http_get(name, (other[mac], passwords[other[mac]]))[0] == 401, name
-        status, body, _ = http_get(name, (mac, passwords[mac]))
+        assert https_get(name, (other[mac], passwords[other[mac]]))[0] in (401, 403), name
+        status, body, _ = https_get(name, (mac, passwords[mac]))
         assert (status, body) == (200, data), name
-    assert (devices, models) == (7, 5)  # a file per device; Cisco and Panasonic one more per model
+    assert (devices, models) == (7, 6)  # a file per device; Cisco and Panasonic one more per model; the CA
 
 
-def test_http_serves_nothing_else(served):
+def test_the_certificate_is_the_site_cas_and_plain_http_serves_nothing(served):
+    # a client trusting only the system's CAs refuses the server: it is the site CA's own
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"https://{PBX}/pbxctl-ca.pem", timeout=10,
+                               context=ssl.create_default_context())
+    name = next(n for n in served["files"] if owner(n, served["passwords"]))
+    mac = owner(name, served["passwords"])
+    request = urllib.request.Request(f"http://{PBX}/{name}")
+    request.add_header("Authorization", "Basic " + b64encode(f"{mac}:{served['passwords'][mac]}".encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (urllib.error.URLError, ConnectionError):
+        status = None  # nothing listens
+    assert status in (None, 400, 404), status
+
+
+def test_https_serves_nothing_else(served):
     mac = next(iter(served["passwords"]))
     for path in ("", "index.html", "eltex/", "spa.xml", "nothing.cfg", f"spa{mac.upper()}.xml", "../etc/passwd",
                  "%2e%2e/etc/passwd"):
-        assert http_get(path)[0] in (400, 404), path
-    assert http_get("eltex/", (mac, served["passwords"][mac]))[0] == 404
+        assert https_get(path)[0] in (400, 404), path
+    assert https_get("eltex/", (mac, served["passwords"][mac]))[0] == 404
 
 
 # --- values a phone would take from its fetched file ---
@@ -204,7 +298,7 @@ PARSERS = {"cisco": line_from_cisco, "panasonic": line_from_panasonic, "eltex": 
 def fetched_line(vendor: str, served: dict) -> dict:
     """Fetch the phone's own file over HTTP with the login the phone has, and read its first line from it."""
     mac, name, extension, _ = PHONES[vendor]
-    status, data, _ = http_get(name, (mac, served["passwords"][mac]))
+    status, data, _ = https_get(name, (mac, served["passwords"][mac]))
     assert status == 200
     line = PARSERS[vendor](data)
     assert line["user"] == extension and line["server"] == PBX
@@ -236,6 +330,93 @@ def test_resync_sends_the_vendors_notify_to_the_registered_phone(served, vendor)
     assert notify is not None, "no NOTIFY arrived"
     assert notify.header("Event") == event
     assert notify.start.startswith(f"NOTIFY sip:{extension}@")
+
+
+# --- first contact: bootstrap over TFTP → own file over HTTPS with the staged login → registration ---
+
+def _expand(url: str, mac: str, product: str) -> str:
+    return url.replace("$MA", mac).replace("{MAC}", mac.upper()).replace("{MODEL}", product)
+
+
+def _fetch(url: str, login: tuple[str, str] | None, ca: Path, tmp_path: Path) -> bytes:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "tftp":
+        assert parts.hostname == PBX
+        return tftp_get(parts.path.lstrip("/"), tmp_path)
+    assert parts.scheme == "https", url  # a device file never over anything else
+    status, body, _ = https_get(parts.path.lstrip("/"), login, parts.port or 443, ca)
+    assert status == 200, (url, status)
+    return body
+
+
+@pytest.mark.parametrize("vendor", ["cisco", "panasonic"])
+def test_first_contact_chain_ends_in_a_registration(served, vendor, tmp_path):
+    """What a factory-reset device does: ask TFTP for its model's file, trust the CA it names, fetch its own file
+    over HTTPS with the login it was staged with (MAC + its password), register with what that file says."""
+    mac, name, extension, _ = PHONES[vendor]
+    staged = served["passwords"][mac]  # set on the device at staging, as GPP_A / its Standard File URL
+    from pbxctl.load import load_site
+    from pbxctl.phones import cisco, panasonic
+    from pbxctl.phones.registry import MODELS
+
+    model = MODELS[next(p.model for p in load_site(SITE).phones if p.mac == mac)]
+    product = model.product
+    if vendor == "cisco":  # a factory-reset SPA asks for /spa$PSN.cfg by itself
+        boot = ET.fromstring(tftp_get(cisco.bootstrap_name(model), tmp_path))
+        ca_url, rule = boot.findtext("Custom_CA_Rule"), boot.findtext("Profile_Rule")
+        options, _, url = rule.partition("]")
+        assert options == "[--uid $MA --pwd $A", rule  # only the device's own values: no secret in the file
+        login = (mac, staged)
+    else:
+        text = tftp_get(panasonic.model_name(model), tmp_path).decode()
+        value = dict(re.findall(r'^([A-Z0-9_]+)="(.*)"\r$', text, re.M))
+        ca_url, url = value["CFG_ROOT_CERTIFICATE_PATH"], value["CFG_STANDARD_FILE_PATH"]
+        assert "@" not in url
+        login = (mac, staged)
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(_fetch(ca_url, None, ca, tmp_path))
+    assert ca.read_bytes() == served["files"]["pbxctl-ca.pem"]
+    own_url = _expand(url, mac, product)
+    assert urllib.parse.urlsplit(own_url).path.lstrip("/") == name
+    # not staged: the device gets nothing
+    assert https_get(name, None, urllib.parse.urlsplit(own_url).port or 443, ca)[0] == 401
+    line = PARSERS[vendor](_fetch(own_url, login, ca, tmp_path))
+    assert line["user"] == extension and line["server"] == PBX
+    with SipLine(line["server"], line["port"]) as sip:
+        assert sip.register(line["user"], line["auth_user"], line["password"]) == 200
+        sip.unregister()
+
+
+# --- recordings over HTTPS; nginx reads them and nothing else of Asterisk's ---
+
+def test_recordings_over_https_and_nginx_reads_nothing_else(served):
+    from pbxctl import lab
+
+    # a recording as Asterisk writes one: as its user, with its running umask, in a day folder it creates
+    umask = lab.ssh_run("pbx", "awk '/^Umask/ {print $2}' /proc/$(pidof -s asterisk)/status").stdout.strip()
+    assert re.fullmatch(r"0[0-7]{3}", umask), umask
+    day = "2026/12/01"
+    lab.ssh_run("pbx", f"runuser -u asterisk -- sh -c 'umask {umask} && mkdir -p /var/spool/asterisk/monitor/{day}"
+                       f" && printf RIFFtest > /var/spool/asterisk/monitor/{day}/lab-test.wav'")
+    path = f"recordings/{day}/lab-test.wav"
+    login = ("crm", served["recordings_password"])
+    assert https_get(path, login, 8088)[:2] == (200, b"RIFFtest")
+    assert https_get(path, None, 8088)[0] == 401
+    assert https_get(path, ("crm", "wrong"), 8088)[0] == 401
+    with pytest.raises(urllib.error.URLError):  # plain HTTP on the recordings port: no answer
+        urllib.request.urlopen(f"http://{PBX}:8088/{path}", timeout=10)
+    # the URL the CDR webhook sends is the HTTPS one
+    assert yaml.safe_load((BUILD / "vars.yml").read_text())["asterisk__cdr"]["recording_base_url"] \
+        == f"https://{PBX}:8088/recordings/"
+    # nginx's user: the recordings yes, Asterisk's configuration and voicemail no
+    www = "runuser -u www-data -- "
+    assert lab.ssh_run("pbx", f"{www}cat /var/spool/asterisk/monitor/{day}/lab-test.wav").stdout == "RIFFtest"
+    for target in ("cat /etc/asterisk/pjsip.conf", "cat /etc/asterisk/voicemail.conf",
+                   "ls /var/spool/asterisk/voicemail", "ls /var/spool/asterisk"):
+        result = lab.ssh_run("pbx", www + target, check=False)
+        assert result.returncode != 0, target
+    assert "asterisk" not in lab.ssh_run("pbx", "id -nG www-data").stdout.split()
+    lab.ssh_run("pbx", f"rm -f /var/spool/asterisk/monitor/{day}/lab-test.wav")
 
 
 def test_resync_of_a_phone_not_registered_sends_nothing(served):
