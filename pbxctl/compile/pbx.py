@@ -3,7 +3,8 @@
 from ipaddress import ip_address
 from pathlib import PurePosixPath
 
-from ..numbers import COUNTRY_PLANS, to_e164
+from ..numbers import dialplan_plan, to_e164
+from ..security.ranges import region_codes, tables
 from ..site import Site
 
 # a prompt ending in one of these is a file in the site repo, shipped by the role; anything else is a sound name
@@ -12,9 +13,23 @@ SOUNDS_DIR = "/var/lib/asterisk/sounds/pbxctl"
 RECORDINGS_HTTP_PORT = 8088
 
 
-def dial_pattern(pattern: str) -> str:
-    """An E.164 route pattern as an Asterisk extension pattern (+7XXXXXXXXXX → _+7XXXXXXXXXX)."""
-    return "_" + pattern if any(c in "XZN." for c in pattern) else pattern
+E164_DIGITS = (7, 15)  # an E.164 number has 7 to 15 digits after the '+'
+
+
+def dial_patterns(pattern: str) -> list[str]:
+    """An E.164 route pattern as strict Asterisk patterns: only '+' and digits of an E.164 length match.
+
+    +7XXXXXXXXXX → _+7XXXXXXXXXX; a final '.' (any number of digits) becomes one pattern per length,
+    +X. → _+ZXXXXXX … _+ZXXXXXXXXXXXXXX (a country code never starts with 0), never Asterisk's '.' that
+    matches any character at all.
+    """
+    open_end = pattern.endswith(".")
+    body = pattern[1:].removesuffix(".")
+    body = ("Z" + body[1:]) if body[:1] == "X" else body
+    if not open_end:
+        return ["_+" + body if any(c in "XZN" for c in body) else "+" + body]
+    low, high = max(E164_DIGITS[0], len(body) + 1), E164_DIGITS[1]
+    return [f"_+{body}{'X' * (length - len(body))}" for length in range(low, high + 1)]
 
 
 def _pbx_address(site: Site) -> str:
@@ -51,7 +66,9 @@ def _outbound_route(route, site: Site) -> dict:
     country = site.site.country
     trunks = {t.name: t for t in site.trunks}
     data = route.model_dump(mode="json", exclude_none=True)
-    data["dial_patterns"] = [dial_pattern(p) for p in route.patterns]
+    data["dial_patterns"] = [strict for p in route.patterns for strict in dial_patterns(p)]
+    # the regions allowed_countries names (ISO regions, or calling codes: all their regions)
+    data["allowed_regions"] = region_codes(route.allowed_countries)
     if route.caller_id:
         data["caller_id"] = to_e164(route.caller_id, country)
     data["legs"] = [
@@ -144,9 +161,15 @@ def _dongles(site: Site) -> list[dict]:
     return [t.model_dump(mode="json", exclude_none=True) for t in site.trunks if t.type == "gsm_dongle"]
 
 
+def _number_ranges(site: Site) -> list[dict]:
+    """Numbering ranges of the codes the site can reach (its own, those its routes allow), for the guard."""
+    own = dialplan_plan(site.site.country)["code"]
+    allowed = region_codes([c for r in site.outbound_routes for c in r.allowed_countries])
+    return tables([own, *(dialplan_plan(region)["code"] for region in allowed)])
+
+
 def pbx_vars(site: Site) -> dict:
     country = site.site.country
-    plan = COUNTRY_PLANS[country]
     return {
         "asterisk__flavour": site.pbx.flavour,
         "asterisk__address": _pbx_address(site),
@@ -156,8 +179,8 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__rtp_start": site.pbx.rtp_ports.start,
         "asterisk__rtp_end": site.pbx.rtp_ports.end,
         "asterisk__codecs": list(site.pbx.codecs),
-        "asterisk__country": {"code": plan.code, "trunk_prefix": plan.trunk_prefix,
-                              "nsn_length": plan.nsn_length, "international_prefix": plan.international_prefix},
+        "asterisk__country": dialplan_plan(country),
+        "asterisk__number_ranges": _number_ranges(site),
         "asterisk__extensions": [e.model_dump(mode="json", exclude_none=True) for e in site.extensions],
         "asterisk__trunks": [_trunk(t, country) for t in site.trunks],
         "asterisk__schedules": [_schedule(s, site) for s in site.schedules],

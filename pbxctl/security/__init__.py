@@ -12,8 +12,11 @@ PREMIUM_PREFIXES_FILE = Path(__file__).with_name("premium_prefixes.yml")
 
 # What the PBX's alert script sends (JSON body of the webhook, syslog message, e-mail subject).
 ALERT_EVENTS = {
+    "invalid_number": "a dialled string that is not a number (letters, '*', '#', a second '+', not E.164)",
     "blocked_destination": "a call to a refused destination (premium/high-fraud list or a blocked prefix)",
+    "unknown_destination": "a number in no numbering range of its country code",
     "international_refused": "an international call the route does not allow",
+    "dial_string_mismatch": "the string a trunk would be sent reads as another number (810…, 00…)",
     "international_hours": "an international call outside the allowed hours",
     "global_cap": "the PBX-wide limit of simultaneous outbound calls was hit",
     "route_cap": "a route's limit of simultaneous calls was hit",

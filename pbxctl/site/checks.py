@@ -6,6 +6,7 @@ from zoneinfo import available_timezones
 from ..numbers import NumberFormat, to_e164
 from ..phones.registry import MODELS
 from ..problems import Path, Problem
+from ..security.ranges import allowed_entry_problem
 from .base import target_kind, target_ref
 from .model import Site
 
@@ -127,6 +128,9 @@ def _numbers(site: Site) -> Iterator[Problem]:
             if not pattern.startswith("+") or not all(c.isdigit() or c in "XZN." for c in pattern[1:]):
                 yield Problem(("outbound_routes", index, "patterns", pattern_index),
                               f"'{pattern}' is not an E.164 pattern (+ then digits, X, Z, N and a final '.')")
+        for entry_index, entry in enumerate(route.allowed_countries):
+            if problem := allowed_entry_problem(entry):
+                yield Problem(("outbound_routes", index, "allowed_countries", entry_index), problem)
     dongle_formats = {NumberFormat.e164, NumberFormat.national, NumberFormat.international}
     for index, trunk in enumerate(site.trunks):
         if trunk.type == "gsm_dongle" and trunk.outbound_format not in dongle_formats:

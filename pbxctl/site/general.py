@@ -28,5 +28,6 @@ class SiteInfo(Model):
     @classmethod
     def _known_country(cls, value: str) -> str:
         if value not in COUNTRY_PLANS:
-            raise ValueError(f"no number plan for country '{value}'; known: {', '.join(sorted(COUNTRY_PLANS))}")
+            raise ValueError(f"no number plan for country '{value}' (an ISO 3166 region libphonenumber knows: "
+                             "RU, KZ, DE…)")
         return value

@@ -80,11 +80,13 @@ class Queue(Model):
 
 class OutboundRoute(Model):
     name: Name
-    patterns: list[str] = Field(min_length=1, description="E.164 patterns: +7XXXXXXXXXX, +7495X., +X.")
+    patterns: list[str] = Field(min_length=1, description="E.164 patterns: +7XXXXXXXXXX, +7495X., +X. (a final '.' "
+                                "is any number of digits up to E.164's 15)")
     trunks: list[Name] = Field(min_length=1, description="tried in order; busy/congestion → next")
     caller_id: str | None = Field(None, description="number presented; a trunk's own caller_id wins")
     allowed_countries: list[str] = Field(default_factory=list,
-                                         description="country codes allowed beyond the site's own")
+                                         description="regions allowed beyond the site's own, by numbering range: "
+                                         "ISO codes (KZ, DE) or calling codes (7, 375: every region sharing it)")
     max_channels: int | None = Field(None, ge=1, le=500, description="concurrent calls on this route")
     international_hours: Name | None = Field(None, description="schedule for international calls")
     extensions: list[ExtensionNumber] | None = Field(None, description="who may use it (default: all)")

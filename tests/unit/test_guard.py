@@ -2,17 +2,23 @@
 the firewall, the fail2ban filter against Asterisk 22's security log lines, and the doctor's parsing."""
 
 import configparser
+import random
 import re
 from pathlib import Path
 
 import jinja2
 import pytest
+import yaml
 from ansible.plugins.filter.core import FilterModule
 
 from pbxctl.compile import site_vars
+from pbxctl.compile.pbx import dial_patterns
 from pbxctl.doctor.security import contact_addresses, firewall_check, jail_checks, registrations_check
 from pbxctl.load import load_site
+from pbxctl.numbers import dialplan_plan, region_of
 from pbxctl.security import ALERT_EVENTS, e164_prefix, premium_prefixes, refused, refused_prefixes
+from pbxctl.security.guard import call, format_out, provider_reading
+from pbxctl.security.ranges import allowed_entry_problem, region_by_tables, region_codes, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICE = ROOT / "inventories" / "example-office" / "site.yml"
@@ -116,35 +122,42 @@ def test_guard_refuses_listed_prefixes_first(guard, variables):
     patterns = [line.split(",")[0].split("=> ")[1] for line in sections["guard-refused-prefixes"]]
     assert patterns == [f"_{p}." for p in variables["security__blocked_prefixes"]]
     steps = sections["sub-outbound-guard"]
-    assert "guard-refused-prefixes" in steps[2]
-    assert '"+7"]?limits' in steps[3]  # the home country skips the country check, never the list
+    listed = next(i for i, s in enumerate(steps) if "guard-refused-prefixes" in s)
+    home = next(i for i, s in enumerate(steps) if '"RU"]?limits' in s)
+    strict = next(i for i, s in enumerate(steps) if 'REGEX("^[+][1-9][0-9]{6,14}$" ${number})' in s)
+    assert strict < listed < home  # strict E.164 first; the home country skips the country check, never the list
 
 
-def test_guard_allows_countries_per_route(guard):
+def test_guard_allows_regions_per_route(guard):
     sections = contexts(guard)
-    assert sections["guard-countries-international"] == ["exten => _+375.,1,Return()", "exten => _+7.,1,Return()"]
+    # allowed_countries ["375", "7"]: calling codes, so every region sharing them (+7 is Russia and Kazakhstan)
+    assert sections["guard-countries-international"] == [f"exten => {r},1,Return()" for r in ("BY", "RU", "KZ")]
     assert sections["guard-countries-russia"] == []
 
 
 def test_guard_caps_and_hours(guard):
-    text = "\n".join(contexts(guard)["sub-outbound-guard"])
+    sections = contexts(guard)
+    text = "\n".join(sections["sub-outbound-guard"])
     assert "GROUP_COUNT(all@pbxctl_outbound)} > 10]?globalcap" in text
     assert 'ExecIf($["${route}" = "russia"]?Set(LOCAL(cap)=8))' in text
     assert 'ExecIf($["${route}" = "international"]?Set(LOCAL(cap)=2))' in text
     assert 'ExecIf($["${route}" = "international"]?Set(LOCAL(hours)=office))' in text
     assert "Gosub(schedule-${hours},s,1)" in text
-    # refusals: announcement as early media, then the cause; an alert in the background
-    assert "Progress()" in text and ",noanswer)" in text and "Hangup(${cause})" in text
-    assert re.search(r"System\(/usr/local/sbin/pbxctl-security-alert \$\{event\} .*&\)", text)
     assert "hangup_handler_push" in text  # the site has an outbound minutes threshold
+    # refusals: announcement as early media, then the cause; an alert in the background
+    refuse = "\n".join(sections["sub-outbound-refuse"])
+    assert "Progress()" in refuse and ",noanswer)" in refuse and "Hangup(${cause})" in refuse
+    assert re.search(r"System\(/usr/local/sbin/pbxctl-security-alert \$\{event\} .*&\)", refuse)
+    assert set(re.findall(r"sub-outbound-refuse,s,1\((\w+),", guard)) <= set(ALERT_EVENTS)
 
 
-def test_labels_jumped_to_exist(guard):
-    text = "\n".join(contexts(guard)["sub-outbound-guard"])
-    targets = set(re.findall(r"\?(\w+)\)", text)) | set(re.findall(r"\?:(\w+)\)", text))
-    targets |= set(re.findall(r"Goto\((\w+)\)", text))
-    labels = set(re.findall(r"same => n\((\w+)\)", text))
-    assert targets <= labels, targets - labels
+def test_labels_jumped_to_exist(guard, numbers):
+    for name, steps in {**contexts(guard), **contexts(numbers)}.items():
+        text = "\n".join(steps)
+        targets = set(re.findall(r"\?(\w+)\)", text)) | set(re.findall(r"\?:(\w+)\)", text))
+        targets |= set(re.findall(r"Goto\((\w+)\)", text))
+        labels = set(re.findall(r"same => n\((\w+)\)", text))
+        assert targets <= labels, (name, targets - labels)
 
 
 def test_no_minutes_handler_without_a_threshold(office):
@@ -161,6 +174,159 @@ def test_route_hours_fall_back_to_the_site(office):
         route.international_hours = None
     guard = render("asterisk/templates/etc/asterisk/extensions_guard.conf.j2", site_vars(site))
     assert 'ExecIf($["${route}" = "russia"]?Set(LOCAL(hours)=office))' in guard
+
+
+# --- what a phone dials is judged as a number, never evaluated ---
+
+@pytest.fixture(scope="module")
+def numbers(variables):
+    return render("asterisk/templates/etc/asterisk/extensions_numbers.conf.j2", variables)
+
+
+def expressions(conf: str) -> list[str]:
+    """Every $[ … ] expression (brackets balanced)."""
+    found = []
+    for start in [m.start() for m in re.finditer(r"\$\[", conf)]:
+        depth, i = 0, start + 1
+        while i < len(conf):
+            depth += {"[": 1, "]": -1}.get(conf[i], 0)
+            if depth == 0:
+                break
+            i += 1
+        found.append(conf[start:i + 1])
+    return found
+
+
+OUTSIDE = ("${ARG", "${EXTEN", "${PBX_DIALLED", "${CALLERID", "${typed}")
+
+
+def test_outside_strings_never_reach_an_expression(guard, numbers):
+    """A dialled string, a subroutine argument or a caller's number appears in $[ ] only inside LEN() or FILTER()
+    (which return digits or a filtered copy), never as itself: the expression parser would evaluate it."""
+    for expression in expressions(guard + numbers):
+        inner = re.sub(r"\$\{(LEN|FILTER)\((?:[^()]|\([^()]*\))*\)\}", "", expression)
+        assert not any(word in inner for word in OUTSIDE), expression
+
+
+def test_the_catch_all_filters_before_anything(variables):
+    endpoints = {t["name"]: f"trunk-{t['name']}" for t in variables["asterisk__trunks"]}
+    conf = render("asterisk/templates/etc/asterisk/extensions.conf.j2", variables, asterisk__trunk_endpoints=endpoints)
+    steps = contexts(conf)["from-internal"]
+    first = next(i for i, s in enumerate(steps) if s.startswith("exten => _[+0-9*#()].,1,"))
+    assert "Set(PBX_DIALLED=${FILTER(" in steps[first] and "${EXTEN})})" in steps[first]
+    assert "Gosub(sub-dialled,s,1)" in steps[first + 2]  # no arguments: a comma in what was dialled can't split them
+    assert not any("${EXTEN}" in s for s in steps[first + 1:] if "LEN(${EXTEN})" not in s)
+
+
+def test_route_patterns_are_strict(variables):
+    for route in variables["asterisk__outbound_routes"]:
+        for pattern in route["dial_patterns"]:
+            assert re.fullmatch(r"_?\+[0-9XZN]{7,15}", pattern), pattern  # no '.', no letters, an E.164 length
+    international = next(r for r in variables["asterisk__outbound_routes"] if r["name"] == "international")
+    assert international["dial_patterns"] == ["_+Z" + "X" * n for n in range(6, 15)]
+
+
+@pytest.mark.parametrize(("pattern", "strict"), [
+    ("+7XXXXXXXXXX", ["_+7XXXXXXXXXX"]),
+    ("+74951234567", ["+74951234567"]),
+    ("+7495X.", [f"_+7495X{'X' * n}" for n in range(2, 11)]),
+])
+def test_dial_patterns(pattern, strict):
+    assert dial_patterns(pattern) == strict
+
+
+# --- numbering ranges compiled from libphonenumber's metadata ---
+
+@pytest.mark.parametrize("code", ["7", "1", "49", "44", "375", "33"])
+def test_compiled_ranges_agree_with_libphonenumber(code):
+    compiled = tables([code])
+    generator = random.Random(int(code))
+    for _ in range(4000):
+        number = f"+{code}" + "".join(generator.choice("0123456789") for _ in range(generator.randint(6, 12)))
+        assert region_by_tables(number, compiled) == region_of(number), number
+
+
+def test_shared_codes_are_told_apart_by_range(variables):
+    compiled = variables["asterisk__number_ranges"]
+    assert [e["code"] for e in compiled] == ["7", "375"]  # the site's own and what its routes allow
+    assert region_by_tables("+77012345678", compiled) == "KZ"
+    assert region_by_tables("+74951234567", compiled) == "RU"
+    assert region_by_tables("+70000000000", compiled) is None
+    kz = next(r for r in compiled[0]["regions"] if r["region"] == "KZ")
+    assert kz["leading"] and all(p.startswith("_+7") and p.endswith("!") for p in kz["leading"])
+
+
+@pytest.mark.parametrize(("entries", "regions"), [
+    (["KZ"], ["KZ"]), (["7"], ["RU", "KZ"]), (["+49", "DE"], ["DE"]), (["375", "KZ"], ["BY", "KZ"]),
+])
+def test_allowed_countries_as_regions(entries, regions):
+    assert region_codes(entries) == regions
+    assert all(allowed_entry_problem(e) is None for e in entries)
+
+
+@pytest.mark.parametrize("entry", ["Kazakhstan", "kz", "999", "+0", ""])
+def test_allowed_countries_refused(entry):
+    assert allowed_entry_problem(entry)
+
+
+def test_abkhazia_is_refused_though_libphonenumber_counts_it_as_russia():
+    assert region_of("+78409123456") == "RU"
+    assert refused("+78409123456", list(premium_prefixes()))["prefix"] == "+7840"
+    assert refused("+79409123456", list(premium_prefixes()))["prefix"] == "+7940"
+
+
+# --- what each trunk is sent ---
+
+RU = dialplan_plan("RU")
+
+
+@pytest.mark.parametrize("fmt", ["e164", "international", "national", "subscriber"])
+@pytest.mark.parametrize("number", ["+74951234567", "+77012345678", "+4930123456", "+375291234567"])
+def test_the_provider_reads_back_the_number(number, fmt):
+    assert provider_reading(format_out(number, fmt, RU), fmt, RU) == number
+
+
+@pytest.mark.parametrize(("sent", "fmt", "read"), [
+    ("8102901234", "subscriber", "+2901234"),    # +78102901234 written as a subscriber number: Saint Helena
+    ("8104490912345", "national", "+4490912345"),
+    ("+7+4490912345", "e164", None),
+    ("7+4490912345", "international", None),
+])
+def test_strings_a_provider_reads_as_another_number(sent, fmt, read):
+    assert provider_reading(sent, fmt, RU) == read
+
+
+def test_the_sent_check_is_in_the_dialplan(guard, numbers):
+    formatting = "\n".join(contexts(numbers)["sub-format-out"])
+    assert "Gosub(sub-outbound-sent,s,1(${n},${out},${format}))" in formatting
+    sent = "\n".join(contexts(guard)["sub-outbound-sent"])
+    assert '"${sent:0:3}" = "810"' in sent and "dial_string_mismatch" in sent
+
+
+# --- the lab's dial-string corpus, judged on the compiled tables ---
+
+DIAL_SITE = ROOT / "tests" / "lab" / "sites" / "dial_strings" / "site.yml"
+CORPUS = yaml.safe_load((ROOT / "tests" / "lab" / "data" / "dial_strings.yml").read_text())["cases"]
+
+
+@pytest.fixture(scope="module")
+def dial_variables():
+    return site_vars(load_site(DIAL_SITE))
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda c: f"{c.get('caller', '201')}:{c['dial']}")
+def test_dial_string_corpus_on_the_compiled_tables(dial_variables, case):
+    event, _, sent = call(case["dial"], case.get("caller", "201"), dial_variables)
+    assert (event, sent) == (case.get("refused"), case.get("sent", {}))
+
+
+def test_corpus_covers_every_form():
+    assert len(CORPUS) >= 60
+    typed = [c["dial"] for c in CORPUS if "refused" in c]
+    for form in ("00", "810", "8 10", "+", " ", "(", "-", "+7+", "*", "#"):
+        assert any(form in d for d in typed), form
+    assert {"blocked_destination", "international_refused", "unknown_destination", "invalid_number"} <= {
+        c["refused"] for c in CORPUS if "refused" in c}
 
 
 # --- firewall and fail2ban ---

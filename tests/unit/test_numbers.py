@@ -1,60 +1,80 @@
-"""Number plans: every usual way of writing a number becomes one E.164 form, and goes back per trunk."""
+"""Numbers: every usual way of writing a number becomes one E.164 form, checked against libphonenumber itself, and
+the dialplan's rules (compiled from the same metadata) give the same answers; trunk formats go and come back."""
 
+from pathlib import Path
+
+import phonenumbers
 import pytest
+import yaml
 
-from pbxctl.numbers import NumberFormat, format_number, to_e164
+from pbxctl.numbers import (
+    COUNTRY_PLANS,
+    NumberFormat,
+    dialplan_plan,
+    dialplan_to_e164,
+    format_number,
+    plan,
+    region_of,
+    to_e164,
+)
+
+CASES = yaml.safe_load((Path(__file__).parents[1] / "data" / "number_cases.yml").read_text())["cases"]
+VALID = [c for c in CASES if c["e164"]]
+INVALID = [c for c in CASES if not c["e164"]]
 
 
-@pytest.mark.parametrize("written", [
-    "+74951234567",
-    "+7 (495) 123-45-67",
-    "84951234567",
-    "8 (495) 123-45-67",
-    "8-495-123-45-67",
-    "74951234567",
-    "4951234567",
-    "495.123.45.67",
-])
-def test_russian_forms_normalise_to_e164(written):
-    assert to_e164(written, "RU") == "+74951234567"
+def case_id(case: dict) -> str:
+    return f"{case['country']}:{case['written']}"
 
 
-@pytest.mark.parametrize(("written", "e164"), [
-    ("8-800-555-35-35", "+78005553535"),
-    ("89161234567", "+79161234567"),
-    ("810375291234567", "+375291234567"),  # dialled abroad from Russia: 810 + country code
-    ("+375 29 123-45-67", "+375291234567"),
-    ("+4930123456", "+4930123456"),  # German numbers vary in length
-])
-def test_other_russian_cases(written, e164):
-    assert to_e164(written, "RU") == e164
+def test_the_table_covers_the_countries():
+    assert {"RU", "KZ", "BY", "DE", "GB", "US", "FR"} <= {c["country"] for c in VALID}
+    assert {"RU", "KZ", "BY", "DE", "GB", "US", "FR"} <= {c["country"] for c in INVALID}
+
+
+@pytest.mark.parametrize("case", VALID, ids=case_id)
+def test_model_normalises_as_libphonenumber_does(case):
+    parsed = phonenumbers.parse(case["written"], case["country"])
+    assert phonenumbers.is_valid_number(parsed)
+    assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == case["e164"]
+    assert to_e164(case["written"], case["country"]) == case["e164"]
+
+
+@pytest.mark.parametrize("case", VALID, ids=case_id)
+def test_dialplan_rules_agree_with_the_model(case):
+    assert dialplan_to_e164(case["written"], case["country"]) == case["e164"]
+
+
+@pytest.mark.parametrize("case", INVALID, ids=case_id)
+def test_numbers_not_in_use_are_refused(case):
+    with pytest.raises(ValueError, match=f"is not a valid phone number for {case['country']}"):
+        to_e164(case["written"], case["country"])
 
 
 @pytest.mark.parametrize(("written", "country", "e164"), [
-    ("80291234567", "BY", "+375291234567"),
-    ("291234567", "BY", "+375291234567"),
-    ("0441234567", "UA", "+380441234567"),
-    ("02079460000", "GB", "+442079460000"),
-    ("14155550123", "US", "+14155550123"),
-    ("4155550123", "US", "+14155550123"),
-    ("01144207946000", "US", "+44207946000"),
+    ("089 1234567", "DE", "+49891234567"),  # the trunk prefix goes, not a digit of the number
+    ("0800 123456", "GB", "+44800123456"),
 ])
-def test_other_countries(written, country, e164):
-    assert to_e164(written, country) == e164
+def test_issue_12_examples(written, country, e164):
+    assert to_e164(written, country) == e164 == dialplan_to_e164(written, country)
 
 
-@pytest.mark.parametrize("written", [
-    "2220000",  # a local number without its area code
-    "+7495123",  # too short for +7
-    "+749512345678",  # too long for +7
-    "+0123456789",  # no country code starts with 0
-    "84951234567x",
-    "",
-    "phone",
+def test_plans_come_from_the_metadata():
+    assert plan("RU").international_prefixes == ("810",)  # 8~10: 8, dial tone, 10
+    assert (plan("RU").code, plan("RU").trunk_prefix, plan("RU").nsn_length) == ("7", "8", 10)
+    assert plan("BY").trunk_prefix == "80" and "8" in plan("BY").trunk_prefixes  # 8 029 123-45-67
+    assert plan("US").international_prefix == "011" and plan("US").trunk_prefix == "1"
+    assert plan("DE").national_lengths[0] < plan("DE").national_lengths[-1]  # German numbers vary in length
+    assert "KZ" in COUNTRY_PLANS and "XX" not in COUNTRY_PLANS and len(COUNTRY_PLANS) > 200
+    assert dialplan_plan("RU")["international_prefixes"] == ["810"]
+
+
+@pytest.mark.parametrize(("e164", "region"), [
+    ("+74951234567", "RU"), ("+77012345678", "KZ"), ("+78409123456", "RU"),  # Abkhazia sits in Russia's plan
+    ("+14155550123", "US"), ("+12423570000", "BS"), ("+70000000000", None), ("+4909469890", None),
 ])
-def test_unconvertible_numbers_are_refused(written):
-    with pytest.raises(ValueError, match="is not a valid phone number for RU"):
-        to_e164(written, "RU")
+def test_region_by_numbering_range(e164, region):
+    assert region_of(e164) == region
 
 
 @pytest.mark.parametrize(("fmt", "domestic", "foreign"), [
@@ -69,9 +89,17 @@ def test_format_number_per_trunk(fmt, domestic, foreign):
     assert format_number("+375291234567", fmt, "RU") == foreign
 
 
+@pytest.mark.parametrize("country", ["RU", "BY", "DE", "GB", "FR"])
+def test_national_format_is_libphonenumbers(country):
+    example = phonenumbers.example_number(country)
+    e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+    assert format_number(e164, NumberFormat.national, country) == "".join(c for c in national if c.isdigit())
+
+
 @pytest.mark.parametrize("fmt", list(NumberFormat))
 @pytest.mark.parametrize("e164", ["+74951234567", "+79161234567", "+78005553535", "+375291234567",
-                                  "+4930123456", "+14155550123"])
+                                  "+4930123456", "+14155550123", "+77012345678"])
 def test_round_trip_with_known_format(e164, fmt):
     assert to_e164(format_number(e164, fmt, "RU"), "RU", fmt) == e164
 
