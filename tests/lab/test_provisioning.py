@@ -395,7 +395,7 @@ def test_recordings_over_https_and_nginx_reads_nothing_else(served):
     # a recording as Asterisk writes one: as its user, with its running umask, in a day folder it creates
     umask = lab.ssh_run("pbx", "awk '/^Umask/ {print $2}' /proc/$(pidof -s asterisk)/status").stdout.strip()
     assert re.fullmatch(r"0[0-7]{3}", umask), umask
-    day = "2026/12/01"
+    day = "1999/01/01"  # a day no real recording has
     lab.ssh_run("pbx", f"runuser -u asterisk -- sh -c 'umask {umask} && mkdir -p /var/spool/asterisk/monitor/{day}"
                        f" && printf RIFFtest > /var/spool/asterisk/monitor/{day}/lab-test.wav'")
     path = f"recordings/{day}/lab-test.wav"
@@ -416,7 +416,7 @@ def test_recordings_over_https_and_nginx_reads_nothing_else(served):
         result = lab.ssh_run("pbx", www + target, check=False)
         assert result.returncode != 0, target
     assert "asterisk" not in lab.ssh_run("pbx", "id -nG www-data").stdout.split()
-    lab.ssh_run("pbx", f"rm -f /var/spool/asterisk/monitor/{day}/lab-test.wav")
+    lab.ssh_run("pbx", "rm -r /var/spool/asterisk/monitor/1999")
 
 
 def test_resync_of_a_phone_not_registered_sends_nothing(served):

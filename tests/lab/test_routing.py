@@ -13,6 +13,7 @@ import json
 import queue
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -316,7 +317,7 @@ def test_recorded_call_leaves_a_named_file_and_the_crm_gets_cdr_and_recording(ex
     assert (cdr["caller"], cdr["did"], cdr["disposition"]) == (CALLER, "+78127770100", "ANSWERED")
     assert cdr["duration"] >= cdr["billsec"] >= 3
     url = cdr["recording_url"]
-    pattern = (rf"^http://{re.escape(lab_api.hosts(['pbx'])['pbx'].address)}:8088/recordings/"
+    pattern = (rf"^https://{re.escape(lab_api.hosts(['pbx'])['pbx'].address)}:8088/recordings/"
                rf"(\d{{4}})/(\d\d)/(\d\d)/(\1\2\3)-\d{{6}}_\+79161234567_301_{re.escape(cdr['uniqueid'])}\.wav$")
     assert re.match(pattern, url), url
     relative = url.split("/recordings/", 1)[1]
@@ -324,10 +325,11 @@ def test_recorded_call_leaves_a_named_file_and_the_crm_gets_cdr_and_recording(ex
     assert size > 44 + 8000, f"recording is only {size} bytes"
 
     password = site["secrets"]["asterisk__recordings_http_password"]
-    status, body = http_get(url, ("crm", password))
+    ca = site["secrets"]["asterisk__recordings_tls"]["ca_cert"]  # HTTPS with the site CA's certificate
+    status, body = http_get(url, ("crm", password), ca)
     assert status == 200 and body[:4] == b"RIFF" and len(body) == size
-    assert http_get(url, ("crm", "wrong-password"))[0] == 401
-    assert http_get(url, None)[0] == 401
+    assert http_get(url, ("crm", "wrong-password"), ca)[0] == 401
+    assert http_get(url, None, ca)[0] == 401
 
 
 def test_on_demand_recording_starts_with_star_1(ext):
@@ -357,12 +359,13 @@ def test_never_policy_records_nothing(ext):
     assert pbx_sh("find /var/spool/asterisk/monitor -name '*_201_202_*' -type f") == ""
 
 
-def http_get(url: str, login: tuple[str, str] | None) -> tuple[int, bytes]:
+def http_get(url: str, login: tuple[str, str] | None, ca: str | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(url)
     if login:
         request.add_header("Authorization", "Basic " + base64.b64encode(":".join(login).encode()).decode())
+    context = ssl.create_default_context(cadata=ca) if ca else None
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=10, context=context) as answer:
             return answer.status, answer.read()
     except urllib.error.HTTPError as error:
         return error.code, b""
