@@ -61,14 +61,18 @@ def test_sip_is_rate_checked_before_conntrack_lets_a_flow_through(nft_text):
 
 def test_rate_chain_exempts_trunks_control_host_and_trusted_then_drops_flooders(nft_text):
     chain = nft_text.split("chain sip_rate {")[-1].split("}\n}")[0]
-    lines = [line.strip() for line in chain.splitlines() if line.strip()]
+    lines = [line.strip() for line in chain.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert lines[:3] == ["ip saddr @sip_unmetered return", "ip saddr @sip_trusted return",
                          'ip saddr @sip_flood counter drop comment "SIP flood"']
     rate = VARIABLES["security__sip_rate"]
     limit = f"limit rate over {rate['per_second']}/second burst {rate['burst']} packets"
     hold = f"add @sip_flood {{ ip saddr timeout {rate['hold']}s }} counter drop"
     meter = f"update @sip_meter {{ ip saddr {limit} }} {hold}"
-    assert meter in lines[3]
+    assert meter in lines[-1]
+    # what is never answered does not use up the allowance: ACKs and responses (UDP payload at bit 64)
+    assert lines[3:5] == ['udp dport 5060 @th,64,32 0x41434b20 return comment "ACK"',
+                          'udp dport 5060 @th,64,64 0x5349502f322e3020 return comment "SIP/2.0 response"']
+    assert bytes.fromhex("41434b20") == b"ACK " and bytes.fromhex("5349502f322e3020") == b"SIP/2.0 "
     # trunks and the control host are unmetered; the office LAN is not (that is where a scanner sits)
     unmetered = re.search(r"set sip_unmetered \{[^}]*elements = \{ ([^}]*) \}", nft_text).group(1).split(", ")
     assert sorted(unmetered) == sorted(["203.0.113.16/28", TRUNK_ADDRESS, CONTROL])
