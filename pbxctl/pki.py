@@ -24,12 +24,17 @@ def _pem_key(key: rsa.RSAPrivateKey) -> str:
                              serialization.NoEncryption()).decode()
 
 
+def _load_key(pem: str):
+    # our own keys, from secrets.yml: skip the RSA consistency check (~0.1 s a key), every compile loads two
+    return serialization.load_pem_private_key(pem.encode(), None, unsafe_skip_rsa_key_validation=True)
+
+
 def new_key() -> str:
     return _pem_key(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 def new_ca(site_name: str, key_pem: str) -> str:
-    key = serialization.load_pem_private_key(key_pem.encode(), None)
+    key = _load_key(key_pem)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"pbxctl {site_name} CA")])
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)  # phones with a slow clock
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -54,8 +59,8 @@ def _san(name: str) -> x509.GeneralName:
 def server_cert(ca_cert_pem: str, ca_key_pem: str, server_key_pem: str, names: list[str]) -> str:
     """A TLS server certificate for `names` (addresses or host names), the same bytes for the same inputs."""
     ca = x509.load_pem_x509_certificate(ca_cert_pem.encode())
-    ca_key = serialization.load_pem_private_key(ca_key_pem.encode(), None)
-    public = serialization.load_pem_private_key(server_key_pem.encode(), None).public_key()
+    ca_key = _load_key(ca_key_pem)
+    public = _load_key(server_key_pem).public_key()
     names = sorted(set(names), key=lambda n: (not _is_ip(n), n))
     serial = int.from_bytes(hashlib.sha256("\n".join(names).encode()).digest()[:16], "big") >> 1
     cert = (x509.CertificateBuilder()
