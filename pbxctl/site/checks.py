@@ -128,6 +128,8 @@ def _numbers(site: Site) -> Iterator[Problem]:
             if not pattern.startswith("+") or not all(c.isdigit() or c in "XZN." for c in pattern[1:]):
                 yield Problem(("outbound_routes", index, "patterns", pattern_index),
                               f"'{pattern}' is not an E.164 pattern (+ then digits, X, Z, N and a final '.')")
+            elif problem := e164_pattern_problem(pattern):
+                yield Problem(("outbound_routes", index, "patterns", pattern_index), problem)
         for entry_index, entry in enumerate(route.allowed_countries):
             if problem := allowed_entry_problem(entry):
                 yield Problem(("outbound_routes", index, "allowed_countries", entry_index), problem)
@@ -135,6 +137,18 @@ def _numbers(site: Site) -> Iterator[Problem]:
     for index, trunk in enumerate(site.trunks):
         if trunk.type == "gsm_dongle" and trunk.outbound_format not in dongle_formats:
             yield Problem(("trunks", index, "outbound_format"), "a GSM modem dials national or full numbers")
+
+
+def e164_pattern_problem(pattern: str) -> str | None:
+    """Why a pattern of + and digits/X/Z/N (and a final '.') can match no E.164 number, or None."""
+    body, open_end = pattern[1:].removesuffix("."), pattern.endswith(".")
+    if "." in body:
+        return f"'{pattern}': '.' (any further digits) only at the end"
+    if body[:1] == "0":
+        return f"'{pattern}': no country code starts with 0"
+    if len(body) + open_end > 15 or (not open_end and len(body) < 7):
+        return f"'{pattern}' matches no E.164 number (7 to 15 digits after the '+')"
+    return None
 
 
 def _routes(site: Site) -> Iterator[Problem]:
