@@ -11,7 +11,7 @@ from .base import Model, Name
 
 class SiteInfo(Model):
     name: Name = Field(description="short site name; names the build directory")
-    description: str = ""
+    description: str = Field("", description="free text for people reading the file")
     timezone: str = Field("Europe/Moscow", description="IANA time zone of the office")
     language: Literal["ru", "en"] = Field("ru", description="prompts and phone menus")
     country: str = Field("RU", description="ISO country code; numbers are normalised with its plan")

@@ -17,21 +17,31 @@ from .ups import Ups
 class Site(Model):
     """An office: its PBX, numbers, call routing, phones, router and UPS."""
 
-    site: SiteInfo
-    pbx: Pbx
-    extensions: list[Extension] = Field(default_factory=list)
-    trunks: list[Trunk] = Field(default_factory=list)
-    schedules: list[Schedule] = Field(default_factory=list)
-    inbound_routes: list[InboundRoute] = Field(default_factory=list)
-    ivrs: list[Ivr] = Field(default_factory=list)
-    ring_groups: list[RingGroup] = Field(default_factory=list)
-    queues: list[Queue] = Field(default_factory=list)
-    outbound_routes: list[OutboundRoute] = Field(default_factory=list)
-    recording: Recording = Field(default_factory=Recording)
-    cdr: Cdr = Field(default_factory=Cdr)
-    crm: CrmLookup | None = None
-    phones: list[Phone] = Field(default_factory=list)
-    provisioning: Provisioning = Field(default_factory=Provisioning)
-    router: Router | None = None
-    ups: Ups | None = None
-    security: Security = Field(default_factory=Security)
+    site: SiteInfo = Field(description="the site itself: name, time zone, language, country")
+    pbx: Pbx = Field(description="the PBX server: how Ansible reaches it and what phones and providers see")
+    extensions: list[Extension] = Field(default_factory=list,
+                                        description="the office's internal numbers, one per person or desk")
+    trunks: list[Trunk] = Field(default_factory=list,
+                                description="the providers: registered SIP accounts, IP-authenticated SIP, GSM modems")
+    schedules: list[Schedule] = Field(
+        default_factory=list, description="office hours and holidays, used by inbound routes and international_hours")
+    inbound_routes: list[InboundRoute] = Field(default_factory=list, description="where calls to each DID go")
+    ivrs: list[Ivr] = Field(default_factory=list, description="voice menus: a prompt and a target per key")
+    ring_groups: list[RingGroup] = Field(default_factory=list, description="extensions that ring together or in turn")
+    queues: list[Queue] = Field(default_factory=list,
+                                description="call queues with agents, wrap-up time and waiting limits")
+    outbound_routes: list[OutboundRoute] = Field(default_factory=list,
+                                                 description="which trunks outgoing calls use, by number pattern")
+    recording: Recording = Field(default_factory=Recording, description="how call recordings are stored and kept")
+    cdr: Cdr = Field(default_factory=Cdr, description="call detail records: CSV on the PBX and a JSON webhook per call")
+    crm: CrmLookup | None = Field(None, description="the CRM asked who handles a returning caller")
+    phones: list[Phone] = Field(default_factory=list,
+                                description="desk phones and analogue gateways, provisioned by MAC address")
+    provisioning: Provisioning = Field(default_factory=Provisioning,
+                                       description="how phones fetch their configuration (TFTP, HTTPS)")
+    router: Router | None = Field(None,
+                                  description="the MikroTik router: voice QoS, DHCP options for phones, Wake-on-LAN")
+    ups: Ups | None = Field(
+        None, description="the UPS the PBX runs on (NUT): clean shutdown on battery and return with power")
+    security: Security = Field(default_factory=Security,
+                               description="who may reach the PBX, fail2ban, alerts and toll-fraud limits")

@@ -11,8 +11,8 @@ Codec = Literal["alaw", "ulaw", "g722", "g729", "opus", "gsm"]
 
 
 class RtpPorts(Model):
-    start: int = Field(10000, ge=1024, le=65534)
-    end: int = Field(20000, ge=1025, le=65535)
+    start: int = Field(10000, ge=1024, le=65534, description="first RTP port")
+    end: int = Field(20000, ge=1025, le=65535, description="last RTP port")
 
     @model_validator(mode="after")
     def _ordered(self) -> "RtpPorts":
@@ -23,15 +23,17 @@ class RtpPorts(Model):
 
 class Pbx(Model):
     host: str = Field(description="address Ansible connects to over SSH")
-    ssh_user: str = "root"
-    ssh_port: int = Field(22, ge=1, le=65535)
-    flavour: Literal["asterisk", "freepbx"] = "asterisk"
+    ssh_user: str = Field("root", description="SSH user Ansible logs in as (becomes root with sudo)")
+    ssh_port: int = Field(22, ge=1, le=65535, description="SSH port of the server")
+    flavour: Literal["asterisk", "freepbx"] = Field("asterisk",
+                                                    description="plain Asterisk, or an existing FreePBX install")
     install_source: Literal["distro"] = Field("distro", description="Asterisk from the distribution's packages")
     address: IPv4Address | None = Field(None, description="LAN address phones use; defaults to host")
     local_networks: list[IPv4Network] = Field(default_factory=list, description="networks treated as local "
                                               "(no NAT rewriting); phones live here")
     public_address: IPv4Address | None = Field(None, description="external address behind NAT, if any")
-    sip_port: int = Field(5060, ge=1, le=65535)
-    rtp_ports: RtpPorts = Field(default_factory=RtpPorts)
-    codecs: list[Codec] = Field(default_factory=lambda: ["alaw", "ulaw", "g722"], min_length=1)
+    sip_port: int = Field(5060, ge=1, le=65535, description="UDP port Asterisk takes SIP on")
+    rtp_ports: RtpPorts = Field(default_factory=RtpPorts, description="UDP port range for call audio (RTP)")
+    codecs: list[Codec] = Field(default_factory=lambda: ["alaw", "ulaw", "g722"], min_length=1,
+                                description="audio codecs offered to phones, in order of preference")
     mac: str | None = Field(None, description="MAC of the PBX NIC, for Wake-on-LAN")

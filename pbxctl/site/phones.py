@@ -20,24 +20,25 @@ def normalise_mac(value: str) -> str:
 
 class Line(Model):
     extension: ExtensionNumber
-    label: DisplayName | None = None
+    label: DisplayName | None = Field(None, description="text shown for the line (default: the extension's name)")
 
 
 class Key(Model):
-    type: Literal["blf", "speed_dial", "line"]
-    extension: ExtensionNumber | None = None
-    number: str | None = None
-    label: DisplayName | None = None
+    type: Literal["blf", "speed_dial", "line"] = Field(
+        description="blf: an extension's busy lamp; speed_dial: a number; line: another line")
+    extension: ExtensionNumber | None = Field(None, description="the extension a blf or line key is for")
+    number: str | None = Field(None, description="the number a speed_dial key calls")
+    label: DisplayName | None = Field(None, description="text shown beside the key")
 
 
 class Phone(Model):
-    mac: str
+    mac: str = Field(description="the device's MAC address (any usual notation)")
     model: str = Field(description="vendor model, e.g. cisco-spa502g, panasonic-kx-hdv130, eltex-vp-15p")
-    name: DisplayName | None = None
-    lines: list[Line] = Field(min_length=1)
-    keys: list[Key] = Field(default_factory=list)
+    name: DisplayName | None = Field(None, description="a name for the device (shown where the model can show one)")
+    lines: list[Line] = Field(min_length=1, description="the extensions registered on this device, first line first")
+    keys: list[Key] = Field(default_factory=list, description="programmable keys: busy lamps, speed dials, extra lines")
     language: Literal["ru", "en"] | None = Field(None, description="defaults to the site's language")
-    vlan: int | None = Field(None, ge=1, le=4094)
+    vlan: int | None = Field(None, ge=1, le=4094, description="voice VLAN the phone tags its traffic with")
     firmware: str | None = Field(None, description="firmware file name to offer the device")
 
     @field_validator("mac")
@@ -56,9 +57,10 @@ class Provisioning(Model):
                             description="the phone files' HTTPS port (`http_port` is read as this)")
     http_auth: bool = Field(True, description="a device's own files only to its own login (MAC + secrets.yml); "
                                               "must stay on: they carry its SIP password")
-    resync_minutes: int = Field(60, ge=5, le=10080)
+    resync_minutes: int = Field(60, ge=5, le=10080, description="how often phones fetch their configuration again")
     ntp_server: str | None = Field(None, description="defaults to the PBX address")
-    firmware_url: str | None = None
+    firmware_url: str | None = Field(None,
+                                     description="where phones fetch firmware from (none: firmware is left alone)")
 
     @field_validator("protocols", mode="before")
     @classmethod

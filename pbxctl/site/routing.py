@@ -14,9 +14,9 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class TimeRange(Model):
-    days: list[Weekday] = Field(min_length=1)
-    start: TimeOfDay = Field(alias="from")
-    end: TimeOfDay = Field(alias="to")
+    days: list[Weekday] = Field(min_length=1, description="weekdays this range applies to (mon … sun)")
+    start: TimeOfDay = Field(alias="from", description="opening time, HH:MM")
+    end: TimeOfDay = Field(alias="to", description="closing time, HH:MM")
 
     @model_validator(mode="after")
     def _ordered(self) -> "TimeRange":
@@ -28,7 +28,7 @@ class TimeRange(Model):
 class Schedule(Model):
     name: Name
     timezone: str | None = Field(None, description="defaults to the site's time zone")
-    open: list[TimeRange] = Field(min_length=1)
+    open: list[TimeRange] = Field(min_length=1, description="when the office is open")
     holidays: list[dt.date] = Field(default_factory=list, description="closed all day")
 
 
@@ -36,46 +36,51 @@ class InboundRoute(Model):
     did: str = Field(description="the number dialled, any usual form; stored as E.164")
     target: Target
     schedule: Name | None = Field(None, description="office hours; outside them → after_hours")
-    after_hours: Target | None = None
+    after_hours: Target | None = Field(None, description="where calls go outside the schedule's hours")
     fallback: Target | None = Field(None, description="when nobody answers (duty manager)")
     crm_lookup: bool = Field(False, description="ask the CRM who handles this caller before routing")
     caller_name_prefix: str | None = Field(None, max_length=12, description="shown before the caller name")
 
 
 class IvrOption(Model):
-    digit: str = Field(pattern=r"^[0-9*#]$")
+    digit: str = Field(pattern=r"^[0-9*#]$", description="the key: 0-9, * or #")
     target: Target
 
 
 class Ivr(Model):
     name: Name
     prompt: SipToken = Field(description="Asterisk sound name, or a path to a file in the site repo")
-    options: list[IvrOption] = Field(min_length=1)
+    options: list[IvrOption] = Field(min_length=1, description="one target per key pressed")
     timeout: int = Field(5, ge=1, le=60, description="seconds to wait for a digit")
-    retries: int = Field(2, ge=0, le=5)
+    retries: int = Field(2, ge=0, le=5, description="how often the prompt is repeated after a timeout or a wrong key")
     on_timeout: Target
     on_invalid: Target | None = Field(None, description="defaults to on_timeout")
 
 
 class RingGroup(Model):
     name: Name
-    strategy: Literal["ringall", "hunt", "memoryhunt"] = "ringall"
-    members: list[ExtensionNumber] = Field(min_length=1)
+    strategy: Literal["ringall", "hunt", "memoryhunt"] = Field(
+        "ringall", description="ringall: all at once; hunt: one after another; memoryhunt: adding one each round")
+    members: list[ExtensionNumber] = Field(min_length=1, description="the extensions in the group")
     ring_time: int = Field(20, ge=5, le=300, description="seconds per member (hunt) or in all (ringall)")
-    overflow: Target | None = None
-    recording: RecordingPolicy | None = None
+    overflow: Target | None = Field(None, description="where the call goes when nobody answers")
+    recording: RecordingPolicy | None = Field(
+        None, description="record the group's calls (default: each extension's own policy)")
 
 
 class Queue(Model):
     name: Name
-    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = "rrmemory"
-    members: list[ExtensionNumber] = Field(min_length=1)
+    strategy: Literal["ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear"] = Field(
+        "rrmemory", description="how the next agent is chosen (Asterisk's queue strategies)")
+    members: list[ExtensionNumber] = Field(min_length=1, description="the agents' extensions")
     wrapup: int = Field(10, ge=0, le=600, description="seconds an agent rests after a call")
-    agent_timeout: int = Field(15, ge=5, le=120)
+    agent_timeout: int = Field(15, ge=5, le=120,
+                               description="seconds an agent's phone rings before the next one is tried")
     max_wait: int = Field(300, ge=10, le=3600, description="seconds before the caller overflows")
-    overflow: Target | None = None
-    music: str = "default"
-    recording: RecordingPolicy | None = None
+    overflow: Target | None = Field(None, description="where the call goes after max_wait")
+    music: str = Field("default", description="music-on-hold class callers hear while waiting")
+    recording: RecordingPolicy | None = Field(
+        None, description="record the queue's calls (default: each extension's own policy)")
 
 
 class OutboundRoute(Model):
@@ -90,24 +95,25 @@ class OutboundRoute(Model):
     max_channels: int | None = Field(None, ge=1, le=500, description="concurrent calls on this route")
     international_hours: Name | None = Field(None, description="schedule for international calls")
     extensions: list[ExtensionNumber] | None = Field(None, description="who may use it (default: all)")
-    recording: RecordingPolicy | None = None
+    recording: RecordingPolicy | None = Field(
+        None, description="record calls on this route (default: each extension's own policy)")
 
 
 class Recording(Model):
-    format: Literal["wav", "wav49", "gsm"] = "wav"
-    retention_days: int = Field(90, ge=1, le=3650)
-    path: str = "/var/spool/asterisk/monitor"
+    format: Literal["wav", "wav49", "gsm"] = Field("wav", description="file format of recordings")
+    retention_days: int = Field(90, ge=1, le=3650, description="recordings older than this are deleted")
+    path: str = Field("/var/spool/asterisk/monitor", description="directory on the PBX the recordings are written to")
 
 
 class Webhook(Model):
     url: PlainUrl
-    timeout: int = Field(5, ge=1, le=60)
+    timeout: int = Field(5, ge=1, le=60, description="seconds to wait for the webhook's answer")
     auth: SecretAuth | None = Field(None, description="how the token in secrets.yml "
                                     "(integrations.cdr_webhook.token) is sent")
 
 
 class Cdr(Model):
-    csv: bool = True
+    csv: bool = Field(True, description="keep Asterisk's CSV call records on the PBX")
     webhook: Webhook | None = Field(None, description="JSON POST after each call (CRM)")
     recording_base_url: PlainUrl | None = Field(None, description="how the CRM reaches recordings; defaults to "
                                            "https://<pbx address>:8088/recordings/ (the site CA's certificate)")
@@ -117,6 +123,6 @@ class Cdr(Model):
 
 class CrmLookup(Model):
     url: PlainUrl = Field(description="GET with ?number=+7…; answer names an extension")
-    timeout: int = Field(2, ge=1, le=10)
+    timeout: int = Field(2, ge=1, le=10, description="seconds to wait for the CRM's answer before routing as usual")
     auth: SecretAuth | None = Field(None, description="how the token in secrets.yml (integrations.crm.token) "
                                     "is sent")

@@ -9,27 +9,29 @@ from .urls import PlainUrl, SecretAuth
 
 
 class Fail2ban(Model):
-    maxretry: int = Field(5, ge=1, le=100)
+    maxretry: int = Field(5, ge=1, le=100, description="failures within findtime before an address is banned")
     findtime: int = Field(600, ge=10, description="seconds")
     bantime: int = Field(3600, ge=10, description="seconds")
 
 
 class Alerts(Model):
-    webhook: PlainUrl | None = None
+    webhook: PlainUrl | None = Field(None, description="URL that gets each alert as JSON")
     webhook_auth: SecretAuth | None = Field(None, description="how the token in secrets.yml "
                                             "(integrations.alerts_webhook.token) is sent")
-    syslog: bool = True
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$")
-    mail_relay: str | None = None
-    outbound_minutes_per_hour: int | None = Field(None, ge=1)
+    syslog: bool = Field(True, description="log alerts to the PBX's syslog")
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+$", description="address that gets each alert by mail")
+    mail_relay: str | None = Field(None, description="SMTP relay for alert mails")
+    outbound_minutes_per_hour: int | None = Field(None, ge=1,
+                                                  description="alert when outgoing minutes in an hour exceed this")
 
 
 class Security(Model):
     sip_allowed_networks: list[IPv4Network] = Field(default_factory=list,
                                                     description="beyond local networks and trunks")
     admin_networks: list[IPv4Network] = Field(default_factory=list, description="SSH allowed from")
-    fail2ban: Fail2ban = Field(default_factory=Fail2ban)
-    alerts: Alerts = Field(default_factory=Alerts)
+    fail2ban: Fail2ban = Field(default_factory=Fail2ban, description="banning addresses that fail SIP authentication")
+    alerts: Alerts = Field(default_factory=Alerts, description="where security alerts go")
     max_outbound_calls: int = Field(10, ge=1, le=1000, description="global concurrent outbound cap")
-    international_hours: Name | None = None
+    international_hours: Name | None = Field(None,
+                                             description="a schedule outside which international calls are refused")
     blocked_prefixes: list[str] = Field(default_factory=list, description="refused on top of the built-in list")

@@ -28,18 +28,18 @@ class TrunkBase(Model):
     inbound_format: NumberFormat = Field(NumberFormat.e164, description="how caller numbers arrive")
     outbound_format: NumberFormat = Field(NumberFormat.e164, description="how dialled numbers must be sent")
     caller_id: str | None = Field(None, description="number presented on calls out of this trunk")
-    codecs: list[str] | None = None
+    codecs: list[str] | None = Field(None, description="codecs for this provider, in order (default: the PBX's)")
 
 
 class SipRegisterTrunk(TrunkBase):
-    type: Literal["sip_register"]
-    host: SipToken
-    port: int = Field(5060, ge=1, le=65535)
-    transport: Transport = "udp"
-    username: SipToken
-    auth_username: SipToken | None = None
-    from_domain: SipToken | None = None
-    expiration: int = Field(300, ge=60, le=3600)
+    type: Literal["sip_register"] = Field(description="a SIP account the PBX registers to")
+    host: SipToken = Field(description="the provider's SIP server (name or address)")
+    port: int = Field(5060, ge=1, le=65535, description="the provider's SIP port")
+    transport: Transport = Field("udp", description="SIP transport to the provider")
+    username: SipToken = Field(description="the account's user name, as the provider gave it")
+    auth_username: SipToken | None = Field(None, description="authentication user when it differs from username")
+    from_domain: SipToken | None = Field(None, description="domain in From headers when the provider wants its own")
+    expiration: int = Field(300, ge=60, le=3600, description="registration lifetime in seconds")
     match: list[IPv4Network] = Field(
         default_factory=list, description="provider networks its calls come from: the trunk then refuses SIP from "
         "anywhere else (without it, calls are taken from the addresses `host` resolves to and on our "
@@ -50,10 +50,10 @@ class SipRegisterTrunk(TrunkBase):
 
 
 class SipIpTrunk(TrunkBase):
-    type: Literal["sip_ip"]
-    host: SipToken
-    port: int = Field(5060, ge=1, le=65535)
-    transport: Transport = "udp"
+    type: Literal["sip_ip"] = Field(description="a provider that knows the PBX by its address (no registration)")
+    host: SipToken = Field(description="the provider's SIP server (name or address)")
+    port: int = Field(5060, ge=1, le=65535, description="the provider's SIP port")
+    transport: Transport = Field("udp", description="SIP transport to the provider")
     match: list[IPv4Network] = Field(min_length=1, description="provider networks calls come from")
     username: SipToken | None = Field(None, description="outbound auth user, if the provider wants one")
     caller_id_header: Literal["from", "pai"] = Field(
@@ -62,10 +62,12 @@ class SipIpTrunk(TrunkBase):
 
 
 class GsmDongleTrunk(TrunkBase):
-    type: Literal["gsm_dongle"]
+    type: Literal["gsm_dongle"] = Field(description="a GSM modem on the PBX (chan_dongle or chan_quectel)")
     imei: str = Field(pattern=r"^[0-9]{15}$", description="modem chosen by IMEI: USB paths move after a blip")
-    imsi: str | None = Field(None, pattern=r"^[0-9]{15}$")
-    driver: Literal["chan_dongle", "chan_quectel"] = "chan_dongle"
+    imsi: str | None = Field(None, pattern=r"^[0-9]{15}$",
+                             description="the SIM's IMSI (15 digits), when the modem is to be matched by its SIM")
+    driver: Literal["chan_dongle", "chan_quectel"] = Field("chan_dongle",
+                                                           description="Asterisk channel driver for the modem")
 
 
 Trunk = Annotated[SipRegisterTrunk | SipIpTrunk | GsmDongleTrunk, Field(discriminator="type")]

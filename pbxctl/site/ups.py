@@ -8,7 +8,8 @@ from .base import KeyProblem, Model
 
 
 class ShutdownPolicy(Model):
-    when: Literal["low_battery", "on_battery_for"] = "low_battery"
+    when: Literal["low_battery", "on_battery_for"] = Field(
+        "low_battery", description="low_battery: when the UPS says so; on_battery_for: after minutes on battery")
     minutes: int | None = Field(None, ge=1, le=240, description="with on_battery_for: minutes before shutdown")
 
     @model_validator(mode="after")
@@ -22,21 +23,24 @@ class ShutdownPolicy(Model):
 
 class Ipmi(Model):
     address: str | None = Field(None, description="BMC address; None means the local BMC via ipmitool")
-    username: str | None = None
+    username: str | None = Field(None, description="IPMI user allowed to set the power-restore policy")
 
 
 class Ups(Model):
-    name: str = Field("ups", pattern=r"^[a-z0-9_-]+$")
-    driver: str = "usbhid-ups"
-    port: str = "auto"
-    description: str = ""
-    driver_options: dict[str, str] = Field(default_factory=dict)
-    mode: Literal["standalone", "netserver"] = "standalone"
-    shutdown: ShutdownPolicy = Field(default_factory=ShutdownPolicy)
+    name: str = Field("ups", pattern=r"^[a-z0-9_-]+$", description="NUT's name for the UPS")
+    driver: str = Field("usbhid-ups", description="NUT driver (usbhid-ups, blazer_usb, snmp-ups, dummy-ups …)")
+    port: str = Field("auto", description="the driver's port (auto for USB)")
+    description: str = Field("", description="free text NUT shows for the UPS")
+    driver_options: dict[str, str] = Field(default_factory=dict,
+                                           description="more ups.conf options for the driver, as name: value")
+    mode: Literal["standalone", "netserver"] = Field(
+        "standalone", description="standalone: only this server; netserver: other machines watch the UPS through it")
+    shutdown: ShutdownPolicy = Field(default_factory=ShutdownPolicy,
+                                     description="when the PBX shuts itself down on battery")
     offdelay: int = Field(20, ge=0, le=600, description="seconds the UPS waits before cutting output")
     ondelay: int = Field(30, ge=0, le=3600, description="seconds of mains before output returns")
     poweroff_wait: int = Field(180, ge=0, le=3600, description="power race: reboot if still up after this")
-    finaldelay: int = Field(5, ge=0, le=60)
+    finaldelay: int = Field(5, ge=0, le=60, description="seconds upsmon waits before the shutdown command")
     ipmi: Ipmi | None = Field(None, description="BMC present: set chassis power policy always-on")
     bios_power_restore: bool = Field(False, description="'restore on AC loss' confirmed on in BIOS")
 

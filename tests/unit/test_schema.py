@@ -79,3 +79,10 @@ def test_the_documented_modeline_works_in_a_site_repo(tmp_path, runner):
     data["phones"][0]["model"] = "cisco-spa999"
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(data))
     assert any(list(e.absolute_path) == ["phones", 0, "model"] for e in errors)
+
+
+def test_every_property_has_a_description_from_the_model():
+    schema = json.loads(schema_text())
+    missing = [f"{name}.{key}" for name, definition in [("Site", schema), *schema["$defs"].items()]
+               for key, value in definition.get("properties", {}).items() if not value.get("description")]
+    assert not missing, f"give these fields a Field(description=...): {missing}"
