@@ -185,3 +185,12 @@ def test_doctor_reports_the_rate_limit_and_the_guard(nft_text):
     assert check.status == "warn" and "10.1.2.3" in check.message
     assert guard_check("active\n").status == "ok"
     assert guard_check(None).status == "fail"
+
+
+def test_guard_writes_its_state_only_when_it_changes():
+    guard = guard_module()
+    kept = {"banned": {"10.0.0.7": 1000.0}, "sip_trusted": {}, "sip_flood": {}}
+    assert not guard.changed(kept, {**kept, "banned": {"10.0.0.7": 1000.4}})  # the same ban, read again
+    assert guard.changed(kept, {**kept, "banned": {"10.0.0.7": 5000.0}})  # renewed
+    assert guard.changed(kept, {**kept, "banned": {}})  # unbanned
+    assert guard.changed(kept, {**kept, "sip_trusted": {"10.0.0.9": None}})
