@@ -13,7 +13,7 @@ pytestmark = pytest.mark.lab
 
 HERE = Path(__file__).resolve().parent
 # in dependency order: security and provisioning expect Asterisk on the server
-SCENARIOS = ["asterisk", "security", "provisioning"]
+SCENARIOS = ["asterisk", "security", "provisioning", "nut"]
 
 
 @pytest.fixture(scope="module")
