@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from .base import ExtensionNumber, KeyProblem, Model, Name, SipToken, Target, TimeOfDay
 from .extensions import RecordingPolicy
+from .paths import DataDirectory
 from .urls import PlainUrl, SecretAuth
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -102,7 +103,8 @@ class OutboundRoute(Model):
 class Recording(Model):
     format: Literal["wav", "wav49", "gsm"] = Field("wav", description="file format of recordings")
     retention_days: int = Field(90, ge=1, le=3650, description="recordings older than this are deleted")
-    path: str = Field("/var/spool/asterisk/monitor", description="directory on the PBX the recordings are written to")
+    path: DataDirectory = Field("/var/spool/asterisk/monitor", description="directory on the PBX the recordings "
+                                "are written to: its own, not a system directory or Asterisk's other data")
 
 
 class Webhook(Model):
