@@ -263,7 +263,11 @@ def doctor(ctx: typer.Context, site: SiteArg, lab: LabOpt = False, json_output: 
     _json_mode(ctx, json_output)
     checks = diagnose(_compile_for_run(site, lab, vault_password_file, "all", frozen))
     if json_output:
-        typer.echo(json.dumps([asdict(c) for c in checks], indent=2))
+        from .run import JSON_VERSION
+
+        failed = any(c.status == "fail" for c in checks)
+        typer.echo(json.dumps({"version": JSON_VERSION, "exit_code": exit_codes.TASK_FAILED if failed else exit_codes.OK,
+                               "checks": [asdict(c) for c in checks]}, indent=2))
     else:
         table = Table(title=f"pbxctl doctor {escape(str(site))}")
         for column in ("check", "state", "detail"):

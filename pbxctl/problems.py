@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .exit_codes import SITE_INVALID
+from .exit_codes import SITE_INVALID, TASK_FAILED
 
 Path = tuple[str | int, ...]
 
@@ -33,3 +33,10 @@ class UserError(Exception):
 
 class SiteInvalid(UserError):
     """Raised with every problem of a site, so all of them are shown at once."""
+
+
+class ActionFailed(UserError):
+    """An action ran and did not get there (a router import refused, a lab that can't run, calls that failed):
+    shown like any user error, with the exit code of a failed task."""
+
+    exit_code = TASK_FAILED

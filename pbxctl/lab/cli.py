@@ -6,16 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from pbxctl import lab
+from pbxctl.exit_codes import OK, TASK_FAILED
+from pbxctl.output import out as console
+from pbxctl.problems import ActionFailed
 
 lab_app = typer.Typer(help="Local throw-away servers (systemd-nspawn) to apply sites against.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
-
 NAMES_ARGUMENT = typer.Argument(None, help="Machines to act on (default: all).", show_default=False)
 
 
@@ -25,8 +23,7 @@ def _lab_errors() -> Iterator[None]:
     try:
         yield
     except lab.LabError as error:
-        err_console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(1) from None
+        raise ActionFailed([str(error)]) from None
 
 
 @lab_app.command("up")
@@ -58,11 +55,8 @@ def status_command() -> None:
 
 
 def _print_status(names: list[str] | None) -> None:
-    try:
+    with _lab_errors():
         running = lab.status(names or None)
-    except lab.LabError as error:
-        err_console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(1) from None
     table = Table(title=f"pbxctl lab (bridge {lab.BRIDGE}, host {lab.HOST_ADDRESS}, proxy {lab.PROXY_URL})")
     for column in ("machine", "address", "state", "pid", "ssh"):
         table.add_column(column)
@@ -80,12 +74,7 @@ def demo_command(site: str = typer.Argument("inventories/example-office/site.yml
     from pathlib import Path
 
     from pbxctl.lab.demo import Demo
-    from pbxctl.problems import SiteInvalid
 
-    try:
-        with _lab_errors():
-            ok = Demo(Path(site), console).run()
-    except SiteInvalid as error:
-        err_console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(1) from None
-    raise typer.Exit(0 if ok else 1)
+    with _lab_errors():
+        ok = Demo(Path(site), console).run()
+    raise typer.Exit(OK if ok else TASK_FAILED)

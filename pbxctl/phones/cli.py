@@ -4,13 +4,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from ..problems import SiteInvalid
+from ..exit_codes import OK, TASK_FAILED
+from ..output import err, out
+from ..problems import UserError
 
 phones_app = typer.Typer(help="Phone and gateway provisioning files.", no_args_is_help=True)
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
 
 
 @phones_app.callback()
@@ -28,14 +27,9 @@ def render(site: Annotated[Path, typer.Argument(help="the site file (inventories
     from ..compile import load_with_secrets
     from .render import sync_phones
 
-    try:
-        loaded, secrets, _ = load_with_secrets(site, vault_password_file)
-        out_dir = output or Path("build") / loaded.site.name / "phones"
-        written = sync_phones(loaded, secrets, out_dir)
-    except SiteInvalid as error:
-        for line in error.lines:
-            err.print(f"[red]{line}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from None
+    loaded, secrets, _ = load_with_secrets(site, vault_password_file)
+    out_dir = output or Path("build") / loaded.site.name / "phones"
+    written = sync_phones(loaded, secrets, out_dir)
     out.print(f"[green]rendered[/green] {len(written.files)} files for {len(loaded.phones)} devices → {out_dir} "
               f"({len(written.changed)} written, {len(written.removed)} removed)")
 
@@ -51,19 +45,13 @@ def logins(site: Annotated[Path, typer.Argument(help="the site file (inventories
     from ..site.phones import normalise_mac
     from .staging import staging
 
+    loaded, secrets, _ = load_with_secrets(site, vault_password_file)
     try:
-        loaded, secrets, _ = load_with_secrets(site, vault_password_file)
         rows = staging(loaded, secrets, normalise_mac(mac) if mac else None)
-    except SiteInvalid as error:
-        for line in error.lines:
-            err.print(f"[red]{line}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from None
     except ValueError as error:
-        err.print(f"[red]--mac {mac}: {error}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise UserError([f"--mac {mac}: {error}"]) from None
     if mac and not rows:
-        err.print(f"[red]--mac {mac}: no phone with this MAC[/red]")
-        raise typer.Exit(1)
+        raise UserError([f"--mac {mac}: no phone with this MAC"])
     for row in rows:
         out.print(f"{row['mac']}  {row['model']}  {row['setting']} = {row['value']}", soft_wrap=True, markup=False)
 
@@ -78,12 +66,7 @@ def resync(site: Annotated[Path, typer.Argument(help="the site file (inventories
     """Make phones fetch their files again now: a SIP NOTIFY (check-sync/resync) sent by the site's Asterisk."""
     from .resync import resync as run_resync
 
-    try:
-        result = run_resync(site, mac, lab, vault_password_file)
-    except SiteInvalid as error:
-        for line in error.lines:
-            err.print(f"[red]{line}[/red]", soft_wrap=True)
-        raise typer.Exit(1) from None
+    result = run_resync(site, mac, lab, vault_password_file)
     for failure in result.failures:
         err.print(f"[red]failed: {failure['host']}: {failure['task']}: {failure['message']}[/red]", soft_wrap=True)
     if result.not_registered:
@@ -91,4 +74,5 @@ def resync(site: Annotated[Path, typer.Argument(help="the site file (inventories
                   soft_wrap=True)
     out.print(f"[green]NOTIFY sent[/green] to {len(result.sent)} phone(s): {', '.join(result.sent) or '-'}")
     # nothing reached a phone at all: say so in the exit code too
-    raise typer.Exit(result.returncode or (1 if not result.sent and result.not_registered else 0))
+    failed = result.returncode or result.failures or (not result.sent and result.not_registered)
+    raise typer.Exit(TASK_FAILED if failed else OK)

@@ -4,23 +4,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from ..problems import SiteInvalid
+from ..output import err, out
+from ..problems import ActionFailed, UserError
 
 router_app = typer.Typer(help="The MikroTik router as a RouterOS script, and an SSH path for it.",
                          no_args_is_help=True)
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
 
 SiteArg = Annotated[Path, typer.Argument(help="the site file (inventories/<site>/site.yml)")]
-
-
-def _fail(lines: list[str]) -> None:
-    for line in lines:
-        err.print(f"[red]{escape(line)}[/red]", soft_wrap=True)
-    raise typer.Exit(1)
 
 
 @router_app.command("export")
@@ -31,12 +22,9 @@ def export_command(site: SiteArg,
     from ..load import load_site
     from .rsc import export
 
-    try:
-        loaded = load_site(site)
-    except SiteInvalid as error:
-        _fail(error.lines)
+    loaded = load_site(site)
     if loaded.router is None:
-        _fail([f"{site}: the site has no router"])
+        raise UserError([f"{site}: the site has no router"])
     text = export(loaded)
     if output is None:
         typer.echo(text, nl=False)
@@ -56,15 +44,13 @@ def import_ssh_command(site: SiteArg,
     from .rsc import export
     from .ssh import ImportFailed, import_over_ssh
 
-    try:
-        loaded, secrets, _ = load_with_secrets(site, vault_password_file)
-    except SiteInvalid as error:
-        _fail(error.lines)
+    loaded, secrets, _ = load_with_secrets(site, vault_password_file)
     if loaded.router is None:
-        _fail([f"{site}: the site has no router"])
+        raise UserError([f"{site}: the site has no router"])
     try:
         import_over_ssh(loaded, secrets.get("router", "api", "password"), export(loaded), line_by_line,
                         site_dir=site.resolve().parent)
     except ImportFailed as error:
-        _fail([f"{loaded.router.host}: import failed: {line}" for line in str(error).splitlines()])
+        raise ActionFailed([f"{loaded.router.host}: import failed: {line}"
+                            for line in str(error).splitlines()]) from None
     out.print(f"[green]imported[/green] pbxctl's router configuration into {loaded.router.host}")

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pbxctl.exit_codes import TASK_FAILED
 from pbxctl.lab import layout as lab_layout
 
 pytestmark = pytest.mark.lab
@@ -426,7 +427,7 @@ def test_resync_of_a_phone_not_registered_sends_nothing(served):
     if "100/sip:" in lab.ssh_run("pbx", ["asterisk", "-rx", "pjsip show contacts"]).stdout:
         pytest.skip("extension 100 is registered by another lab user right now")
     run = pbxctl("phones", "resync", str(SITE), "--lab", "--mac", mac, timeout=300)
-    assert run.returncode == 1
+    assert run.returncode == TASK_FAILED
     assert "not registered" in run.stderr and mac in run.stderr
 
 

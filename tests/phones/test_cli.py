@@ -4,6 +4,8 @@ import shutil
 
 from typer.testing import CliRunner
 
+from pbxctl.cli import app
+from pbxctl.exit_codes import SITE_INVALID
 from pbxctl.phones.cli import phones_app
 
 from .helpers import CASES_DIR, render_case
@@ -31,11 +33,11 @@ def test_render_creates_missing_secrets(tmp_path):
     assert "password" not in result.output
 
 
-def test_invalid_site_is_reported_and_exits_1(tmp_path):
+def test_invalid_site_is_reported_and_exits_3(tmp_path):
     bad = tmp_path / "site.yml"
     bad.write_text("site: {name: x}\npbx: {host: 1.2.3.4}\nphones:\n  - {mac: zz, model: nope, lines: []}\n")
-    result = runner.invoke(phones_app, ["render", str(bad), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1
+    result = runner.invoke(app, ["phones", "render", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == SITE_INVALID
     assert "phones[0].mac" in result.output and "Traceback" not in result.output
 
 
@@ -53,4 +55,5 @@ def test_logins_prints_what_each_phone_is_staged_with(tmp_path):
     password = secrets.get("phones", "080023a10004", "http_password")
     assert f"Standard File URL = https://080023a10004:{password}@192.168.10.5/Config{{MAC}}.cfg" in result.output
     assert len(result.output.strip().splitlines()) == 7
-    assert runner.invoke(phones_app, ["logins", str(site_dir / "site.yml"), "--mac", "001122334455"]).exit_code == 1
+    unknown = runner.invoke(app, ["phones", "logins", str(site_dir / "site.yml"), "--mac", "001122334455"])
+    assert unknown.exit_code == SITE_INVALID and "no phone with this MAC" in unknown.output

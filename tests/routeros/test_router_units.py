@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pbxctl.cli import app
+from pbxctl.exit_codes import SITE_INVALID
 from pbxctl.load import load_site
 from pbxctl.router import config
 from pbxctl.router.rsc import export, parse_adds, value
@@ -188,4 +189,4 @@ def test_cli_export_writes_the_script(tmp_path, site):
     bare = tmp_path / "bare.yml"
     bare.write_text("site:\n  name: tiny\npbx:\n  host: 192.0.2.10\n")
     result = CliRunner().invoke(app, ["router", "export", str(bare)])
-    assert result.exit_code == 1 and "has no router" in result.output
+    assert result.exit_code == SITE_INVALID and "has no router" in result.output

@@ -89,6 +89,14 @@ def test_an_unreachable_host_is_4(tmp_path, runner):
     assert "nowhere-pbx" in result.stderr, "the failure is named on stderr too"
 
 
+def test_doctor_json_is_versioned_and_a_failed_check_is_5(tmp_path, runner):
+    site = write_site(tmp_path, UNREACHABLE_SITE)
+    result = runner.invoke(app, ["doctor", str(site), "--json"])
+    document = valid(json.loads(result.stdout))
+    assert result.exit_code == document["exit_code"] == exit_codes.TASK_FAILED, result.output
+    assert document["version"] == 1 and any(check["status"] == "fail" for check in document["checks"])
+
+
 def test_an_invalid_site_is_3_also_in_json(tmp_path, runner):
     site = write_site(tmp_path, "site:\n  name: Bad Name\npbx:\n  host: 192.0.2.1\n")
     result = runner.invoke(app, ["validate", str(site)])
