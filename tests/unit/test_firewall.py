@@ -160,6 +160,7 @@ def test_asterisk_is_bound_to_the_firewall_and_the_guard_to_its_unit():
     guard = render("security/templates/etc/systemd/system/pbxctl-security-guard.service.j2")
     assert "BindsTo=pbxctl-security-firewall.service" in guard and "After=pbxctl-security-firewall.service" in guard
     assert "Restart=always" in guard
+    assert "TimeoutStopSec=5" in guard  # a stuck `nft monitor` must not hold Asterisk's and the firewall's stop
 
 
 def test_firewall_plays_before_asterisk_and_needs_nothing_of_it():
