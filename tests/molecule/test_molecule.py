@@ -1,6 +1,8 @@
-"""`molecule test` for each role on the lab's pbx: syntax, converge, idempotence (a second converge changes
-nothing) and the scenario's testinfra verifiers. The roles get the variables pbxctl compiles for site.yml here."""
+"""`molecule test` for each role: syntax, converge, idempotence (a second converge changes nothing) and the
+scenario's verifiers. The PBX roles run on the lab's pbx with the variables pbxctl compiles for site.yml here;
+routeros runs against the RouterOS API double (tests/routeros), with a site whose router is the double."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,11 +11,20 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.lab
-
 HERE = Path(__file__).resolve().parent
 # in dependency order: security and provisioning expect Asterisk on the server
-SCENARIOS = ["asterisk", "security", "provisioning", "nut"]
+SCENARIOS = ["asterisk", "security", "provisioning", "nut", "routeros"]
+WITHOUT_LAB = {"routeros"}  # runs against the API double on this machine
+# entries a user made on the router before pbxctl: converge must leave them as they are
+USER_ENTRIES = {
+    "/ip/firewall/address-list": {"list": "office-admins", "address": "10.99.0.0/24", "comment": "molecule user"},
+    "/ip/firewall/mangle": {"chain": "forward", "action": "passthrough", "comment": "molecule user: count"},
+    "/queue/tree": {"name": "office-guests", "parent": "bridge", "max-limit": "2000000", "comment": "molecule user"},
+}
+# the tables the role writes; their user entries are compared before and after
+ROUTER_PATHS = [*USER_ENTRIES, "/interface/vlan", "/ip/address", "/ip/pool", "/ip/dhcp-server/option",
+                "/ip/dhcp-server/option/sets", "/ip/dhcp-server", "/ip/dhcp-server/network", "/ip/firewall/filter",
+                "/tool/netwatch", "/ip/firewall/service-port"]
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +45,44 @@ def build(tmp_path_factory) -> Path:
         lab.down()
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_molecule(scenario: str, build: Path):
+@pytest.fixture
+def router_double(tmp_path) -> dict[str, str]:
+    """The API double with a few user entries, and the build of an office site whose router it is."""
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))  # tests/routeros, as its own tests import it
+    import librouteros
+    from routeros.api_server import RouterOSApiServer
+    from routeros.fixtures import PASSWORD, USERNAME
+    from routeros.site_helpers import compiled, office_site
+    from routeros.state import RouterState
+
+    with RouterOSApiServer(RouterState.default(), users={USERNAME: PASSWORD}) as server:
+        build = compiled(office_site(tmp_path, server)).out_dir.resolve()
+        api = librouteros.connect(server.host, USERNAME, PASSWORD, port=server.port)
+        try:
+            for path, entry in USER_ENTRIES.items():
+                api.path(*path.strip("/").split("/")).add(**entry)
+            before = {path: [dict(r) for r in api.path(*path.strip("/").split("/"))
+                             if not str(r.get("comment", "")).startswith("pbxctl:")] for path in ROUTER_PATHS}
+        finally:
+            api.close()
+        (tmp_path / "router-before.json").write_text(json.dumps(before, indent=1))
+        yield {"PBXCTL_MOLECULE_BUILD": str(build), "PBXCTL_MOLECULE_ROUTER": f"{server.host}:{server.port}",
+               "PBXCTL_MOLECULE_ROUTER_BEFORE": str(tmp_path / "router-before.json")}
+
+
+@pytest.fixture
+def scenario_env(scenario: str, request) -> dict[str, str]:
+    if scenario == "routeros":
+        return request.getfixturevalue("router_double")
+    return {"PBXCTL_MOLECULE_BUILD": str(request.getfixturevalue("build"))}
+
+
+@pytest.mark.parametrize("scenario", [s if s in WITHOUT_LAB else pytest.param(s, marks=pytest.mark.lab)
+                                      for s in SCENARIOS])
+def test_molecule(scenario: str, scenario_env: dict[str, str]):
     molecule = Path(sys.executable).parent / "molecule"
-    env = {**os.environ, "PBXCTL_MOLECULE_BUILD": str(build), "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1",
+    env = {**os.environ, **scenario_env, "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1",
            "PATH": f"{molecule.parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # ansible-* beside it
     run = subprocess.run([str(molecule), "test", "-s", scenario], cwd=HERE.parent, env=env, capture_output=True,
                          text=True, timeout=1800)
