@@ -265,9 +265,9 @@ def doctor(ctx: typer.Context, site: SiteArg, lab: LabOpt = False, json_output: 
     if json_output:
         from .run import JSON_VERSION
 
-        failed = any(c.status == "fail" for c in checks)
-        typer.echo(json.dumps({"version": JSON_VERSION, "exit_code": exit_codes.TASK_FAILED if failed else exit_codes.OK,
-                               "checks": [asdict(c) for c in checks]}, indent=2))
+        code = exit_codes.TASK_FAILED if any(c.status == "fail" for c in checks) else exit_codes.OK
+        typer.echo(json.dumps({"version": JSON_VERSION, "exit_code": code, "checks": [asdict(c) for c in checks]},
+                              indent=2))
     else:
         table = Table(title=f"pbxctl doctor {escape(str(site))}")
         for column in ("check", "state", "detail"):

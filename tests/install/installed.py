@@ -34,7 +34,8 @@ class Installed:
 
     def env(self, **extra: str) -> dict[str, str]:
         """An environment where `pbxctl`, `ansible-playbook` and `ansible-runner` are the installed ones."""
-        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        # a user at a terminal, not a CI job: under CI=true pbxctl would (rightly) refuse to generate secrets
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "CI")}
         env["PATH"] = f"{self.bin}{os.pathsep}{env.get('PATH', '')}"
         env.update(extra)
         return env

@@ -95,7 +95,8 @@ def test_lab_down_leaves_no_process_of_ours(lab_owned):
     try:
         ours = [
             pid for pid in _all_pids()
-            if any(str(layout.MACHINES_DIR) in arg or str(network.PROXY_CONF) in arg
+            # the trailing / keeps another lab instance's machines (/var/lib/pbxctl/lab-2/…) out of the count
+            if any(f"{layout.MACHINES_DIR}/" in arg or str(network.PROXY_CONF) in arg
                    for arg in processes.cmdline(pid))
         ]
         assert ours == []
