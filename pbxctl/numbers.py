@@ -200,14 +200,19 @@ def national_number(e164: str) -> str:
 def format_number(e164: str, fmt: NumberFormat, country: str) -> str:
     """Write an E.164 number the way a trunk expects it; foreign numbers keep their country code."""
     country_plan = plan(country)
+    return format_with(e164, fmt, country_plan.code, country_plan.trunk_prefix, country_plan.international_prefix)
+
+
+def format_with(e164: str, fmt: NumberFormat, code: str, trunk_prefix: str, international_prefix: str) -> str:
+    """format_number from the country's prefixes as given (the dialplan's compiled ones, for its mirror)."""
     if fmt is NumberFormat.e164:
         return e164
     if fmt is NumberFormat.international:
         return e164[1:]
-    if not e164.startswith("+" + country_plan.code):
-        return country_plan.international_prefix + e164[1:]
-    nsn = e164[len(country_plan.code) + 1:]
-    return country_plan.trunk_prefix + nsn if fmt is NumberFormat.national else nsn
+    if not e164.startswith("+" + code):
+        return international_prefix + e164[1:]
+    nsn = e164[len(code) + 1:]
+    return trunk_prefix + nsn if fmt is NumberFormat.national else nsn
 
 
 # --- the dialplan's normalisation, from the same metadata ---

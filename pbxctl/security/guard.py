@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..numbers import E164_RE, NumberFormat, dialplan_to_e164
+from ..numbers import E164_RE, NumberFormat, dialplan_to_e164, format_with
 from . import refused
 from .ranges import matches, region_by_tables
 
@@ -65,17 +65,9 @@ def provider_reading(sent: str, fmt: str, country: dict) -> str | None:
 
 
 def format_out(number: str, fmt: str, country: dict) -> str:
-    """sub-format-out: an E.164 number as a trunk of this format is sent it."""
-    fmt = NumberFormat(fmt)
-    if fmt is NumberFormat.e164:
-        return number
-    if fmt is NumberFormat.international:
-        return number[1:]
-    code = country["code"]
-    if not number.startswith("+" + code):
-        return country["international_prefix"] + number[1:]
-    nsn = number[len(code) + 1:]
-    return country["trunk_prefix"] + nsn if fmt is NumberFormat.national else nsn
+    """sub-format-out: an E.164 number as a trunk of this format is sent it, from the compiled prefixes."""
+    return format_with(number, NumberFormat(fmt), country["code"], country["trunk_prefix"],
+                       country["international_prefix"])
 
 
 def judge(dialled: str, route_name: str, variables: dict) -> tuple[str | None, str | None, dict[str, str]]:
