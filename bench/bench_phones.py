@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pbxctl.phones.registry import MODELS  # noqa: E402
 from pbxctl.phones.render import render_phones  # noqa: E402
 from pbxctl.secrets import Secrets  # noqa: E402
 from pbxctl.site import Site  # noqa: E402
+from pbxctl.site.catalogue import MODELS  # noqa: E402
 
 PHONES = 1000
 

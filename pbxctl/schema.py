@@ -14,7 +14,7 @@ SCHEMA_ID = "https://pbxctl.dev/schema/site.json"
 
 def _enums() -> dict[tuple[str, str], list[str]]:
     from .numbers import COUNTRY_PLANS
-    from .phones.registry import MODELS
+    from .site.catalogue import MODELS
 
     return {("Phone", "model"): sorted(MODELS), ("SiteInfo", "country"): sorted(COUNTRY_PLANS)}
 

@@ -10,7 +10,7 @@ own credentials written out.
 
 from jinja2 import Environment
 
-from .registry import PhoneModel
+from ..site.catalogue import PhoneModel
 from .timezones import Change, Zone
 
 # site codec name → SPA Preferred_Codec value; the rest (opus, gsm) the SPA can't do

@@ -8,9 +8,9 @@ thousand phones cost milliseconds.
 from ..problems import SiteInvalid
 from ..secrets import Secrets
 from ..site import Site
+from ..site.catalogue import MODELS
 from ..site.checks import phone_problems
 from ..site.phones import Phone
-from .registry import MODELS
 from .timezones import zone
 
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment
 
-from .registry import PhoneModel
+from ..site.catalogue import PhoneModel
 from .timezones import Change, Zone
 
 HEADER = "# Panasonic SIP Phone Standard Format File #"

@@ -18,9 +18,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ..resources import phone_templates_dir
 from ..secrets import Secrets
 from ..site import Site
+from ..site.catalogue import MODELS
 from . import cisco, eltex, panasonic
 from .context import CA_FILE, check_devices, device_context, site_context
-from .registry import MODELS
 
 TEMPLATES = phone_templates_dir()  # package data: found the same in a checkout and in an installed wheel
 VENDORS = {"cisco": cisco, "panasonic": panasonic, "eltex": eltex}

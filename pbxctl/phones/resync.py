@@ -12,8 +12,8 @@ import yaml
 
 from ..problems import SiteInvalid
 from ..site import Site
+from ..site.catalogue import MODELS
 from ..site.phones import normalise_mac
-from .registry import MODELS
 
 # sections of pjsip_notify.conf
 NOTIFY = {"cisco": "pbxctl-resync-cisco", "panasonic": "pbxctl-resync-panasonic", "eltex": "pbxctl-resync-eltex"}

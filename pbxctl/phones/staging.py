@@ -7,9 +7,9 @@ is HTTPS with it. What to enter is the vendor's own way to hold a provisioning l
 
 from ..secrets import Secrets
 from ..site import Site
+from ..site.catalogue import MODELS
 from . import panasonic
 from .context import device_context, site_context
-from .registry import MODELS
 
 
 def staging(site: Site, secrets: Secrets, mac: str | None = None) -> list[dict]:

@@ -8,8 +8,8 @@ strings, with booleans as bool, so a second run compares equal.
 
 from ipaddress import IPv4Network
 
-from ..phones.registry import MODELS
 from ..site import Site
+from ..site.catalogue import MODELS
 from ..site.phones import normalise_mac
 
 OWNED = "pbxctl:"

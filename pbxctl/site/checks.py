@@ -4,10 +4,10 @@ from collections.abc import Iterator
 from zoneinfo import available_timezones
 
 from ..numbers import NumberFormat, to_e164
-from ..phones.registry import MODELS
 from ..problems import Path, Problem
 from ..security.ranges import allowed_entry_problem
 from .base import target_kind, target_ref
+from .catalogue import MODELS
 from .model import Site
 
 

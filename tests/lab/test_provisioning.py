@@ -119,7 +119,7 @@ def secret_values() -> list[str]:
 def tftp_candidates(served: dict) -> list[str]:
     """File names a host on the phone network could ask for: every name pbxctl writes, every name the phones'
     MACs and every model could give, in each vendor's spelling, and paths out of TFTP's directory."""
-    from pbxctl.phones.registry import MODELS
+    from pbxctl.site.catalogue import MODELS
 
     names = set(served["files"])
     for mac in served["passwords"]:
@@ -358,7 +358,7 @@ def test_first_contact_chain_ends_in_a_registration(served, vendor, tmp_path):
     staged = served["passwords"][mac]  # set on the device at staging, as GPP_A / its Standard File URL
     from pbxctl.load import load_site
     from pbxctl.phones import cisco, panasonic
-    from pbxctl.phones.registry import MODELS
+    from pbxctl.site.catalogue import MODELS
 
     model = MODELS[next(p.model for p in load_site(SITE).phones if p.mac == mac)]
     product = model.product

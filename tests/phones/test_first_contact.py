@@ -15,9 +15,9 @@ import pytest
 
 from pbxctl.load import load_site
 from pbxctl.phones import cisco, panasonic
-from pbxctl.phones.registry import MODELS
 from pbxctl.phones.render import tftp_names
 from pbxctl.secrets import read_secrets
+from pbxctl.site.catalogue import MODELS
 
 from .helpers import CASES, CASES_DIR, render_case
 

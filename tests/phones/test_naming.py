@@ -1,7 +1,7 @@
 """File names: each vendor's MAC form, whatever form the site file used."""
 
 from pbxctl.phones import cisco, eltex, panasonic
-from pbxctl.phones.registry import MODELS
+from pbxctl.site.catalogue import MODELS
 
 from .helpers import render_case
 

@@ -34,7 +34,7 @@ def test_schema_uses_file_keys_and_refuses_unknown_ones():
 
 def test_phone_models_and_countries_are_enums_from_their_catalogues():
     from pbxctl.numbers import COUNTRY_PLANS
-    from pbxctl.phones.registry import MODELS
+    from pbxctl.site.catalogue import MODELS
 
     definitions = json.loads(schema_text())["$defs"]
     assert definitions["Phone"]["properties"]["model"]["enum"] == sorted(MODELS)
