@@ -43,6 +43,19 @@ def site_vars(site: Site) -> dict:
         **router_vars(site),
         **ups_vars(site),
         **security_vars(site),
+        **asterisk_copies(site),
+    }
+
+
+def asterisk_copies(site: Site) -> dict:
+    """The asterisk role's own copies of values other roles own (each role reads only its own prefix)."""
+    sec = security_vars(site)
+    return {
+        "asterisk__language": site.site.language,
+        "asterisk__timezone": site.site.timezone,
+        "asterisk__apt_proxy": str(site.site.apt_proxy) if site.site.apt_proxy else None,
+        **{f"asterisk__{key}": sec[f"security__{key}"] for key in (
+            "max_outbound_calls", "international_hours", "alerts", "blocked_prefixes", "sip_allowed_networks")},
     }
 
 
