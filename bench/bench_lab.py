@@ -17,8 +17,8 @@ from pbxctl.compile import compile_site, load_with_secrets
 from pbxctl.lab.carrier import Carrier
 from pbxctl.lab.phone import Phone
 from pbxctl.lab.provider import carrier_accounts
+from pbxctl.lab.retarget import lab_retarget
 from pbxctl.run import run_playbook
-from pbxctl.targets import lab_retarget
 
 TARGETS = {"bare server → first answered call": 240.0, "idempotent re-apply": 30.0, "plan (no change)": 15.0}
 

@@ -8,18 +8,19 @@ from pathlib import Path
 import yaml
 
 from ..load import FastDumper, load_site, paused_gc
+from ..phones.render import write_phones
 from ..problems import SiteInvalid
 from ..secrets import Secrets, fill_generated, missing_external, read_secrets, vault_password_file, write_secrets
 from ..site import Site
 from .frozen import refuse
 from .inventory import inventory
+from .overlay import Overlay
 from .pbx import pbx_vars
 from .project import write_project
-from .retarget import Retarget, retarget
 from .secret_vars import role_secrets
 from .services import provisioning_vars, router_vars, security_vars, ups_vars
 
-__all__ = ["Compiled", "Retarget", "compile_site", "load_with_secrets", "site_vars"]
+__all__ = ["Compiled", "Overlay", "compile_site", "load_with_secrets", "site_vars"]
 
 
 @dataclass
@@ -63,26 +64,22 @@ def secrets_path(site_file: Path) -> Path:
     return site_file.parent / "secrets.yml"
 
 
-def load_with_secrets(site_file: Path, vault_option: Path | None = None, target: Retarget | None = None,
+def load_with_secrets(site_file: Path, vault_option: Path | None = None, overlay: Overlay | None = None,
                       frozen: bool = False) -> tuple[Site, Secrets, Path | None]:
     """Load and check the site, create missing generated secrets (saved at once), refuse missing external ones.
-    frozen: generate nothing; name what is missing instead."""
+    overlay: where the site runs instead (the lab). frozen: generate nothing; name what is missing instead."""
     site = load_site(site_file)
-    if target:
-        site = retarget(site, target)
+    if overlay:
+        site = overlay.site(site)
     password_file = vault_password_file(vault_option)
     path = secrets_path(site_file)
     secrets = read_secrets(path, password_file)
     before = copy.deepcopy(secrets.data) if frozen else {}
-    added = fill_generated(site, secrets)
-    missing = missing_external(site, secrets)
-    if target:
-        # the lab's carrier is configured from these, so it can invent what a real provider would issue
-        for name in [m.split(".")[1] for m in missing if m.startswith("trunks.")]:
-            if not secrets.get("lab_trunks", name, "password"):
-                secrets.ensure("lab_trunks", name, "password", lambda: os.urandom(18).hex())
-                added = True
-        missing = [m for m in missing if not m.startswith("trunks.")]
+    fill_generated(site, secrets)
+    used, missing = secrets, missing_external(site, secrets)
+    if overlay:
+        used, missing = overlay.secrets(site, secrets, missing)
+    added = secrets.added > 0
     if frozen and added:
         refuse(path, site_file, before, secrets.data)
     if missing:
@@ -91,7 +88,7 @@ def load_with_secrets(site_file: Path, vault_option: Path | None = None, target:
     if added or (password_file and not secrets.encrypted):
         # a plain secrets.yml (say, from `secrets set` without a vault password) is encrypted once one is given
         write_secrets(path, secrets, password_file)
-    return site, secrets, password_file
+    return site, used, password_file
 
 
 def _dump(path: Path, data: dict, mode: int = 0o600) -> Path:
@@ -105,9 +102,9 @@ def _dump(path: Path, data: dict, mode: int = 0o600) -> Path:
 
 
 def compile_site(site_file: Path, out_dir: Path | None = None, vault_option: Path | None = None,
-                 target: Retarget | None = None, frozen: bool = False) -> Compiled:
+                 overlay: Overlay | None = None, frozen: bool = False) -> Compiled:
     with paused_gc():
-        return _compile_site(site_file, out_dir, vault_option, target, frozen)
+        return _compile_site(site_file, out_dir, vault_option, overlay, frozen)
 
 
 def _site_files(site: Site, site_dir: Path) -> dict:
@@ -119,13 +116,13 @@ def _site_files(site: Site, site_dir: Path) -> dict:
 
 
 def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | None,
-                  target: Retarget | None, frozen: bool) -> Compiled:
-    site, secrets, password_file = load_with_secrets(site_file, vault_option, target, frozen)
-    out = out_dir or Path("build") / (site.site.name + ("-lab" if target else ""))
+                  overlay: Overlay | None, frozen: bool) -> Compiled:
+    site, secrets, password_file = load_with_secrets(site_file, vault_option, overlay, frozen)
+    out = out_dir or Path("build") / (site.site.name + (f"-{overlay.suffix}" if overlay else ""))
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)  # the build holds the site's secrets and the vault password's path
     files = [
-        _dump(out / "inventory.yml", inventory(site, target)),
+        _dump(out / "inventory.yml", inventory(site, overlay.pbx_host_vars() if overlay else {})),
         # files the site repo ships (IVR prompts) are found beside the site file
         _dump(out / "vars.yml", {**site_vars(site), **_site_files(site, site_file.resolve().parent)}),
     ]
@@ -140,8 +137,4 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
 
 
 def _phone_files(site: Site, secrets: Secrets, out: Path) -> list[Path]:
-    try:
-        from ..phones.render import write_phones
-    except ImportError:  # the renderer ships in its own module; without it, no phone files
-        return []
     return write_phones(site, secrets, out)

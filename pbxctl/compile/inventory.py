@@ -1,24 +1,21 @@
 """The Ansible inventory of a site: the PBX over SSH, the router driven from the control node."""
 
 from ..site import Site
-from .retarget import Retarget
 
 
 def pbx_host_name(site: Site) -> str:
     return f"{site.site.name}-pbx"
 
 
-def inventory(site: Site, target: Retarget | None) -> dict:
+def inventory(site: Site, pbx_vars: dict) -> dict:
+    """pbx_vars: how an overlay (the lab) reaches its PBX, on top of the site's own SSH settings."""
     pbx = {
         "ansible_host": site.pbx.host,
         "ansible_user": site.pbx.ssh_user,
         "ansible_port": site.pbx.ssh_port,
         "ansible_python_interpreter": "/usr/bin/python3",
     }
-    if target:
-        pbx["ansible_ssh_private_key_file"] = target.ssh_private_key
-        # lab machines are rebuilt all the time; their host keys change with them
-        pbx["ansible_ssh_common_args"] = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+    pbx.update(pbx_vars)
     pbx_hosts = {pbx_host_name(site): pbx}
     groups: dict = {
         "pbx": {"hosts": pbx_hosts},

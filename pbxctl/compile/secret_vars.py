@@ -20,9 +20,8 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
             for e in site.extensions
         },
         "asterisk__trunk_secrets": {
-            t.name: secrets.get("trunks", t.name, "password") or secrets.get("lab_trunks", t.name, "password")
-            for t in site.trunks
-            if secrets.get("trunks", t.name, "password") or secrets.get("lab_trunks", t.name, "password")
+            t.name: secrets.get("trunks", t.name, "password")
+            for t in site.trunks if secrets.get("trunks", t.name, "password")
         },
         # trunk endpoint names carry a random part kept in secrets.yml, so nobody can guess one
         "asterisk__trunk_endpoints": {

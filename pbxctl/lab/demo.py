@@ -14,10 +14,10 @@ from ..compile import compile_site, load_with_secrets
 from ..numbers import COUNTRY_PLANS, NumberFormat, format_number, to_e164
 from ..run import run_playbook
 from ..site import Site
-from ..targets import lab_retarget
 from .carrier import Carrier
 from .phone import Phone
 from .provider import as_delivered, carrier_accounts
+from .retarget import lab_retarget
 
 SAMPLE_DIGITS = "9161234567890123"  # fills the X of a route pattern to make a plausible number
 

@@ -18,11 +18,11 @@ from harness.carrier import Carrier
 from pbxctl import lab as lab_api
 from pbxctl.compile import Compiled, compile_site, load_with_secrets
 from pbxctl.lab.provider import as_delivered, carrier_accounts
+from pbxctl.lab.retarget import lab_retarget
 from pbxctl.plan import print_plan
 from pbxctl.run import RunResult, run_playbook
 from pbxctl.secrets import Secrets
 from pbxctl.site import Site
-from pbxctl.targets import lab_retarget
 
 pytestmark = pytest.mark.lab
 

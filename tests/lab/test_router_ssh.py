@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pbxctl.router.ssh import ImportFailed, import_over_ssh
+from pbxctl.router_ssh import ImportFailed, import_over_ssh
 from pbxctl.site import Site
 
 pytestmark = pytest.mark.lab

@@ -189,9 +189,8 @@ def banned() -> set[str]:
 # --- hardening: firewall, jail, nothing to enumerate, scanners banned ---
 
 def test_firewall_and_jail_are_up(site):
-    from pbxctl.compile.retarget import retarget
     from pbxctl.doctor.security import SECURITY_COMMANDS, security_checks
-    from pbxctl.targets import lab_retarget
+    from pbxctl.lab.retarget import lab_retarget, retarget
 
     outputs = {name: on_pbx(command, check=False) or None for name, command in SECURITY_COMMANDS.items()}
     # judged as applied: the lab's own network is one of the site's networks there (phones of other tests)

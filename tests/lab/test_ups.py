@@ -160,7 +160,7 @@ def site_dir(tmp_path_factory):
     """A copy of the example office (and its secrets) whose UPS is dummy-ups, compiled for the lab."""
     if lab.preflight_problem():
         pytest.skip(lab.preflight_problem())
-    from pbxctl.targets import lab_retarget
+    from pbxctl.lab.retarget import lab_retarget
 
     target = lab_retarget()  # boots the lab if it is down; never takes it down
     directory = tmp_path_factory.mktemp("ups-site")

@@ -31,7 +31,7 @@ ROUTER_PATHS = [*USER_ENTRIES, "/interface/vlan", "/ip/address", "/ip/pool", "/i
 def build(tmp_path_factory) -> Path:
     from pbxctl import lab
     from pbxctl.compile import compile_site
-    from pbxctl.targets import lab_retarget
+    from pbxctl.lab.retarget import lab_retarget
 
     problem = lab.preflight_problem()
     if problem:

@@ -5,8 +5,8 @@ import shutil
 from typer.testing import CliRunner
 
 from pbxctl.cli import app
+from pbxctl.cli.phones import phones_app
 from pbxctl.exit_codes import SITE_INVALID
-from pbxctl.phones.cli import phones_app
 
 from .helpers import CASES_DIR, render_case
 

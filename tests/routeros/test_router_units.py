@@ -13,7 +13,7 @@ from pbxctl.exit_codes import SITE_INVALID
 from pbxctl.load import load_site
 from pbxctl.router import config
 from pbxctl.router.rsc import export, parse_adds, value
-from pbxctl.router.ssh import SCRIPT_NAME, ImportFailed, import_over_ssh
+from pbxctl.router_ssh import SCRIPT_NAME, ImportFailed, import_over_ssh
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICE = ROOT / "inventories" / "example-office" / "site.yml"

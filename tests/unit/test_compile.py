@@ -10,8 +10,8 @@ from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
 
 from pbxctl.cli import app
-from pbxctl.compile import Retarget, compile_site, secrets_path
-from pbxctl.compile.retarget import retarget
+from pbxctl.compile import compile_site, secrets_path
+from pbxctl.lab.retarget import Retarget, retarget
 from pbxctl.load import load_site
 from pbxctl.problems import SiteInvalid
 from pbxctl.secrets import Secrets, missing_external, read_secrets
@@ -244,7 +244,7 @@ def test_lab_compile_invents_provider_passwords_only_for_the_lab(tmp_path, runne
     site_file = copy_example("example-office", tmp_path)
     result = runner.invoke(app, ["secrets", "set", str(site_file), "router.api.password"], input="lab-router\n")
     assert result.exit_code == 0, result.output
-    compiled = compile_site(site_file, tmp_path / "lab", target=LAB)
+    compiled = compile_site(site_file, tmp_path / "lab", overlay=LAB)
     inventory = yaml.safe_load((compiled.out_dir / "inventory.yml").read_text())
     pbx = inventory["all"]["children"]["pbx"]["hosts"]["example-office-pbx"]
     assert pbx["ansible_host"] == "10.77.0.2"

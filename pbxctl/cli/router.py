@@ -20,7 +20,7 @@ def export_command(site: SiteArg,
                    ) -> None:
     """Write what `apply --only router` would set as a .rsc script (replaces pbxctl's entries when imported)."""
     from ..load import load_site
-    from .rsc import export
+    from ..router.rsc import export
 
     loaded = load_site(site)
     if loaded.router is None:
@@ -41,8 +41,8 @@ def import_ssh_command(site: SiteArg,
                            "--vault-password-file", exists=True, dir_okay=False)] = None) -> None:
     """Apply the exported script over SSH (netmiko), for routers whose API is closed."""
     from ..compile import load_with_secrets
-    from .rsc import export
-    from .ssh import ImportFailed, import_over_ssh
+    from ..router.rsc import export
+    from ..router_ssh import ImportFailed, import_over_ssh
 
     loaded, secrets, _ = load_with_secrets(site, vault_password_file)
     if loaded.router is None:

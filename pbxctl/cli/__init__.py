@@ -15,12 +15,12 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from . import exit_codes
-from .compile import compile_site
-from .load import load_site
-from .output import err, out
-from .problems import UserError
-from .schema import schema_text
+from .. import exit_codes
+from ..compile import compile_site
+from ..load import load_site
+from ..output import err, out
+from ..problems import UserError
+from ..schema import schema_text
 
 JSON_META = "pbxctl.json"  # ctx.meta key: the command was asked for --json, so its errors are JSON too
 
@@ -102,7 +102,7 @@ def fail(lines: list[str], code: int = exit_codes.SITE_INVALID) -> None:
 def warn_plain_secrets(site: Path) -> None:
     from ansible.parsing.vault import is_encrypted
 
-    from .compile import secrets_path
+    from ..compile import secrets_path
 
     path = secrets_path(site)
     if path.exists() and not is_encrypted(path.read_bytes()):
@@ -144,7 +144,7 @@ def schema(output: Annotated[Path | None, typer.Option("-o", "--output", help="w
                                                   "instead")] = False) -> None:
     """Print (or write) the JSON Schema of the site file; or regenerate the roles' argument specs."""
     if argspecs:
-        from .argspecs import generate, write
+        from ..argspecs import generate, write
 
         for path in write(generate()):
             typer.echo(f"wrote {path}")
@@ -163,7 +163,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON document on stdo
 
 
 def _compile_for_run(site: Path, lab: bool, vault_password_file: Path | None, only: str, frozen: bool | None):
-    from .targets import lab_retarget
+    from ..lab.retarget import lab_retarget
 
     if only not in PLAYBOOKS:
         fail([f"--only: '{only}' is not one of {', '.join(PLAYBOOKS)}"], exit_codes.USAGE)
@@ -185,7 +185,7 @@ def _document(command: str, site: Path, result, code: int, changes: list[dict] |
 
 
 def _failures(result, secrets: list[str]) -> None:
-    from .plan import masked
+    from ..plan import masked
 
     for failure in result.failures:
         err.print(f"[red]failed: {escape(failure['host'])}: {escape(failure['task'])}: "
@@ -209,8 +209,8 @@ def _summary(result) -> None:
 def apply(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
           vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
     """Compile the site and make its machines match it."""
-    from .plan import secret_values
-    from .run import run_playbook
+    from ..plan import secret_values
+    from ..run import run_playbook
 
     _json_mode(ctx, json_output)
     compiled = _compile_for_run(site, lab, vault_password_file, only, frozen)
@@ -230,8 +230,8 @@ def plan(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt =
                                                          "changes to apply (0: none)")] = False,
          vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
     """Show what apply would change (check mode with diffs, secrets masked); changes nothing."""
-    from .plan import planned_changes, print_plan, secret_values
-    from .run import run_playbook
+    from ..plan import planned_changes, print_plan, secret_values
+    from ..run import run_playbook
 
     _json_mode(ctx, json_output)
     compiled = _compile_for_run(site, lab, vault_password_file, only, frozen)
@@ -258,12 +258,12 @@ def doctor(ctx: typer.Context, site: SiteArg, lab: LabOpt = False, json_output: 
 
     from rich.table import Table
 
-    from .doctor import diagnose
+    from ..doctor import diagnose
 
     _json_mode(ctx, json_output)
     checks = diagnose(_compile_for_run(site, lab, vault_password_file, "all", frozen))
     if json_output:
-        from .run import JSON_VERSION
+        from ..run import JSON_VERSION
 
         code = exit_codes.TASK_FAILED if any(c.status == "fail" for c in checks) else exit_codes.OK
         typer.echo(json.dumps({"version": JSON_VERSION, "exit_code": code, "checks": [asdict(c) for c in checks]},
@@ -284,16 +284,12 @@ def main() -> None:
 
 
 def _mount_sub_apps() -> None:
-    from .lab.cli import lab_app
+    from ..lab.cli import lab_app
+    from .phones import phones_app
+    from .router import router_app
 
     app.add_typer(lab_app, name="lab", help="Throw-away local servers (systemd-nspawn) standing in for a site's.")
-    from .router.cli import router_app
-
     app.add_typer(router_app, name="router", help="The MikroTik router as a RouterOS script (.rsc), and SSH import.")
-    try:
-        from .phones.cli import phones_app
-    except ImportError:
-        return
     app.add_typer(phones_app, name="phones", help="Phone and gateway provisioning files.")
 
 
@@ -308,9 +304,9 @@ def secrets_set(site: SiteArg,
                 key: Annotated[str, typer.Argument(help="section.name.item, e.g. trunks.city.password")],
                 vault_password_file: VaultOpt = None) -> None:
     """Store a secret you were given (a provider's password); the value is read without echo or from stdin."""
-    from .compile import secrets_path
-    from .secrets import read_secrets, write_secrets
-    from .secrets import vault_password_file as vault_file
+    from ..compile import secrets_path
+    from ..secrets import read_secrets, write_secrets
+    from ..secrets import vault_password_file as vault_file
 
     parts = key.split(".")
     if len(parts) != 3:

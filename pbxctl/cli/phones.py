@@ -25,7 +25,7 @@ def render(site: Annotated[Path, typer.Argument(help="the site file (inventories
                exists=True, dir_okay=False)] = None) -> None:
     """Write every phone's and gateway's files (0640; they hold SIP secrets). Missing secrets are generated."""
     from ..compile import load_with_secrets
-    from .render import sync_phones
+    from ..phones.render import sync_phones
 
     loaded, secrets, _ = load_with_secrets(site, vault_password_file)
     out_dir = output or Path("build") / loaded.site.name / "phones"
@@ -42,8 +42,8 @@ def logins(site: Annotated[Path, typer.Argument(help="the site file (inventories
                exists=True, dir_okay=False)] = None) -> None:
     """Print what to enter on each phone once, at staging: its provisioning login (this prints passwords)."""
     from ..compile import load_with_secrets
+    from ..phones.staging import staging
     from ..site.phones import normalise_mac
-    from .staging import staging
 
     loaded, secrets, _ = load_with_secrets(site, vault_password_file)
     try:
@@ -64,7 +64,7 @@ def resync(site: Annotated[Path, typer.Argument(help="the site file (inventories
                "--vault-password-file", help="for a vault-encrypted secrets.yml; or set PBXCTL_VAULT_PASSWORD_FILE",
                exists=True, dir_okay=False)] = None) -> None:
     """Make phones fetch their files again now: a SIP NOTIFY (check-sync/resync) sent by the site's Asterisk."""
-    from .resync import resync as run_resync
+    from ..resync import resync as run_resync
 
     result = run_resync(site, mac, lab, vault_password_file)
     for failure in result.failures:

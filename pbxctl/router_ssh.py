@@ -4,7 +4,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from ..site import Site
+from .site import Site
 
 SCRIPT_NAME = "pbxctl.rsc"
 SUCCESS = "Script file loaded and executed successfully"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from ..problems import SiteInvalid
-from ..site import Site
-from ..site.catalogue import MODELS
-from ..site.phones import normalise_mac
+from .problems import SiteInvalid
+from .site import Site
+from .site.catalogue import MODELS
+from .site.phones import normalise_mac
 
 # sections of pjsip_notify.conf
 NOTIFY = {"cisco": "pbxctl-resync-cisco", "panasonic": "pbxctl-resync-panasonic", "eltex": "pbxctl-resync-eltex"}
@@ -45,9 +45,9 @@ def targets(site: Site, mac: str | None = None) -> list[dict]:
 
 def resync(site_file: Path, mac: str | None = None, lab: bool = False, vault_option: Path | None = None,
            quiet: bool = False) -> ResyncResult:
-    from ..compile import compile_site
-    from ..run import run_playbook
-    from ..targets import lab_retarget
+    from .compile import compile_site
+    from .lab.retarget import lab_retarget
+    from .run import run_playbook
 
     compiled = compile_site(site_file, None, vault_option, lab_retarget() if lab else None)
     phones = targets(compiled.site, mac)

@@ -1,0 +1,88 @@
+"""The lab as an overlay on a site: its pbx and carrier in place of the site's server and providers, the
+lab network added where the control host must keep access, everything else as written."""
+
+import copy
+import os
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from pydantic import AnyHttpUrl
+
+from ..secrets import Secrets
+from ..site import Site
+from . import HOST_ADDRESS, hosts, up
+from .layout import NETWORK_PREFIX
+
+SUFFIX = "lab"  # build/<site>-lab
+
+
+@dataclass(frozen=True)
+class Retarget:
+    pbx_host: str
+    ssh_private_key: str
+    lab_network: str
+    carrier_host: str | None = None
+    apt_proxy: str | None = None
+    router_host: str | None = None
+    router_port: int | None = None
+    suffix: str = SUFFIX
+
+    def site(self, site: Site) -> Site:
+        return retarget(site, self)
+
+    def pbx_host_vars(self) -> dict:
+        return {"ansible_ssh_private_key_file": self.ssh_private_key,
+                # lab machines are rebuilt all the time; their host keys change with them
+                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}
+
+    def secrets(self, site: Site, secrets: Secrets, missing: list[str]) -> tuple[Secrets, list[str]]:
+        """The carrier is configured from lab_trunks, so the lab invents what a real provider would issue."""
+        names = [key.split(".")[1] for key in missing if key.startswith("trunks.")]
+        for name in names:
+            secrets.ensure("lab_trunks", name, "password", lambda: os.urandom(18).hex())
+        used = Secrets(copy.deepcopy(secrets.data), secrets.encrypted)
+        for name, entry in secrets.section("lab_trunks").items():
+            if not used.get("trunks", name, "password"):
+                used.section("trunks").setdefault(name, {})["password"] = entry["password"]
+        return used, [key for key in missing if not key.startswith("trunks.")]
+
+
+def retarget(site: Site, target: Retarget) -> Site:
+    site = site.model_copy(deep=True)
+    site.pbx.host = target.pbx_host
+    site.pbx.address = IPv4Address(target.pbx_host)
+    site.pbx.public_address = None
+    network = IPv4Network(target.lab_network)
+    if network not in site.pbx.local_networks:
+        site.pbx.local_networks.append(network)
+    if site.security.admin_networks and network not in site.security.admin_networks:
+        # the control host sits on the lab network: it must keep SSH after the firewall goes on
+        site.security.admin_networks.append(network)
+    if target.apt_proxy:
+        site.site.apt_proxy = AnyHttpUrl(target.apt_proxy)
+    site.provisioning.server = None
+    if target.carrier_host:
+        for trunk in site.trunks:
+            if hasattr(trunk, "host"):
+                trunk.host = target.carrier_host
+                trunk.port = 5060
+                trunk.transport = "udp"
+            if hasattr(trunk, "match"):
+                trunk.match = [IPv4Network(f"{target.carrier_host}/32")]
+    if site.router:
+        if target.router_host:
+            site.router.host = target.router_host
+            site.router.api_port = target.router_port
+            site.router.tls = False
+        else:
+            site.router = None
+    return site
+
+
+def lab_retarget(boot: bool = True) -> Retarget:
+    """The lab's pbx and carrier in place of the site's server and providers; booted first if need be."""
+    found = up(["pbx", "carrier"]) if boot else hosts(["pbx", "carrier"])
+    pbx, carrier = found["pbx"], found["carrier"]
+    network = IPv4Interface(f"{HOST_ADDRESS}/{NETWORK_PREFIX}").network
+    return Retarget(pbx_host=pbx.address, ssh_private_key=str(pbx.ssh_key), lab_network=str(network),
+                    carrier_host=carrier.address, apt_proxy=pbx.proxy_url)
