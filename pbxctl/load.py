@@ -1,14 +1,16 @@
 """Read a site file into the model; every problem comes back as file:line:col: dotted.path: message."""
 
 import gc
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
 import yaml
 from pydantic import ValidationError
 
+from . import yamlsafe
 from .problems import Path, Problem, SiteInvalid
 from .site import Site
 from .site.base import KeyProblem
@@ -44,89 +46,96 @@ class Located:
     root: yaml.Node | None
     duplicates: list[Problem]
     secrets: list[Problem]
+    scalars: list[Problem] = field(default_factory=list)
 
 
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_MERGE, _TIMESTAMP = "tag:yaml.org,2002:merge", "tag:yaml.org,2002:timestamp"
 
 
-class _Unusual(Exception):
-    """Something the fast builder leaves to PyYAML's own constructor (merge keys, recursion, odd tags)."""
+@dataclass
+class _Found:
+    """What building the data notices on the way: keys given twice, secrets, scalars that are no value."""
+
+    duplicates: list[Problem] = field(default_factory=list)
+    secrets: list[Problem] = field(default_factory=list)
+    scalars: list[Problem] = field(default_factory=list)
 
 
-def _build(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, path: Path, found: tuple[list, list],
-           open_nodes: set) -> object:
-    """Node tree → plain data in one pass, noting keys that appear twice and secrets written in the site file.
-    Plain strings, the bulk of a site file, skip the constructor; every other scalar goes through it, so values
-    mean what PyYAML says."""
-    if isinstance(node, yaml.ScalarNode):
-        return node.value if node.tag == _STR else constructor.construct_object(node, deep=True)
-    if id(node) in open_nodes or node.tag not in (_SEQ, _MAP):
-        raise _Unusual
-    open_nodes.add(id(node))
-    if isinstance(node, yaml.SequenceNode):
-        result: object = [_build(item, constructor, (*path, index), found, open_nodes)
-                          for index, item in enumerate(node.value)]
-    else:
-        result = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                raise _Unusual
-            key = key_node.value if key_node.tag == _STR else constructor.construct_object(key_node, deep=True)
-            if key in result:
-                found[0].append(Problem((*path, key), "key appears twice"))
-            if isinstance(key, str) and key.lower() in SECRET_KEYS:
-                found[1].append(_secret_problem((*path, key)))
-            result[key] = _build(value_node, constructor, (*path, key), found, open_nodes)
-    open_nodes.discard(id(node))
-    return result
-
-
-def _duplicate_keys(node: yaml.Node, path: Path, duplicates: list) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen = set()
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue  # a list or mapping as a key: the constructor refuses it
-            if key_node.value in seen:
-                duplicates.append(Problem((*path, key_node.value), "key appears twice"))
-            seen.add(key_node.value)
-            _duplicate_keys(value_node, (*path, key_node.value), duplicates)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _duplicate_keys(item, (*path, index), duplicates)
-
-
-def parse_located(text: str) -> Located:
+def _scalar(node: yaml.ScalarNode, constructor: yaml.constructor.SafeConstructor, path: Path,
+            found: _Found) -> object:
+    if node.tag == _STR:
+        return node.value
     try:
-        node = yaml.compose(text, Loader=FastLoader)
+        return constructor.construct_object(node, deep=True)
+    except ValueError as error:  # 2027-02-29, month 13: YAML's pattern matched, the calendar did not
+        what = "a date" if node.tag == _TIMESTAMP else "a value"
+        found.scalars.append(Problem(path, f"'{node.value}' is not {what}: {error}"))
+        return node.value
+
+
+def _build(node: yaml.Node, constructor: yaml.constructor.SafeConstructor, path: Path, found: _Found) -> object:
+    """Node graph (checked by yamlsafe: finite, bounded) → plain data in one pass, noting keys that appear twice
+    and secrets written in the site file. Plain strings, the bulk of a site file, skip the constructor; every
+    other scalar goes through it, so values mean what PyYAML says."""
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, constructor, path, found)
+    if node.tag not in (_SEQ, _MAP):  # !!set, !!omap …: PyYAML's own constructor (python/* tags are refused)
+        return constructor.construct_object(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, constructor, (*path, index), found) for index, item in enumerate(node.value)]
+    own: dict = {}
+    merged: dict = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                    "found unhashable key", key_node.start_mark)
+        if key_node.tag == _MERGE:
+            # `<<: *defaults` or `<<: [*a, *b]`: keys not given here, the first source that has one wins
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                            "`<<` merges a mapping or a list of mappings",
+                                                            source.start_mark)
+                for key, value in _build(source, constructor, path, found).items():
+                    merged.setdefault(key, value)
+            continue
+        key = _scalar(key_node, constructor, path, found)
+        if key in own:
+            found.duplicates.append(Problem((*path, key), "key appears twice"))
+        if isinstance(key, str) and key.lower() in SECRET_KEYS:
+            found.secrets.append(_secret_problem((*path, key)))
+        own[key] = _build(value_node, constructor, (*path, key), found)
+    return {**merged, **own} if merged else own
+
+
+def _compose(text: str | bytes) -> yaml.Node | None:
+    try:
+        return yamlsafe.compose(text, FastLoader)
+    except yamlsafe.YamlLimit:
+        raise
     except yaml.MarkedYAMLError:
         if FastLoader is yaml.SafeLoader:
             raise
         # the same error from the pure-Python parser: same wording with or without libyaml
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yamlsafe.compose(text, yaml.SafeLoader)
+
+
+def parse_located(text: str) -> Located:
+    node = _compose(text)
     if node is None:
         return Located(None, None, [], [])
-    duplicates: list[Problem] = []
-    secrets: list[Problem] = []
-    try:
-        data = _build(node, yaml.SafeLoader(""), (), (duplicates, secrets), set())
-    except _Unusual:
-        duplicates = []
-        _duplicate_keys(node, (), duplicates)
-        data = yaml.SafeLoader("").construct_document(node)
-        secrets = _plain_secrets(data)
-    return Located(data, node, duplicates, secrets)
+    found = _Found()
+    data = _build(node, yaml.SafeLoader(""), (), found)
+    return Located(data, node, found.duplicates, found.secrets, found.scalars)
 
 
 def fast_load(text: str | bytes) -> object:
-    """yaml.safe_load, faster on big files (libyaml parser, one-pass builder); duplicate keys: the last wins."""
-    node = yaml.compose(text, Loader=FastLoader)
-    if node is None:
-        return None
-    try:
-        return _build(node, yaml.SafeLoader(""), (), ([], []), set())
-    except _Unusual:
-        return yaml.SafeLoader("").construct_document(node)
+    """yaml.safe_load within yamlsafe's limits, faster on big files (libyaml parser, one-pass builder); duplicate
+    keys: the last wins."""
+    node = yamlsafe.compose(text, FastLoader)
+    return None if node is None else _build(node, yaml.SafeLoader(""), (), _Found())
 
 
 def _secret_problem(path: Path) -> Problem:
@@ -134,21 +143,24 @@ def _secret_problem(path: Path) -> Problem:
                    "(see `pbxctl secrets --help`)")
 
 
-def _plain_secrets(data: object, path: Path = ()) -> list[Problem]:
-    found = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if str(key).lower() in SECRET_KEYS:
-                found.append(_secret_problem((*path, key)))
-            else:
-                found.extend(_plain_secrets(value, (*path, key)))
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            found.extend(_plain_secrets(item, (*path, index)))
-    return found
+_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 
 
-def _message(item: dict) -> tuple[Path, str]:
+def _coercion(value: object, raw: str | None) -> str | None:
+    """What YAML 1.1 made of an unquoted scalar where text was meant, and how to write it, or None."""
+    if raw is None or not isinstance(value, bool | int | float):
+        return None
+    if isinstance(value, bool):
+        return (f"YAML reads {raw} as {str(value).lower()}: quote it (\"{raw}\")"
+                if raw.lower() in _YAML11_BOOLS else None)
+    if ":" in raw:
+        return f"{raw} unquoted is read as a number (YAML 1.1 base 60: {value}): write \"{raw}\""
+    if raw != str(value):
+        return f"YAML reads {raw} as the number {value}: quote it (\"{raw}\")"
+    return f"expected text, got the number {value}: quote it (\"{raw}\")"
+
+
+def _message(item: dict, raw: Callable[[Path], str | None]) -> tuple[Path, str]:
     """pydantic's error as a path into the file and a message written for the person editing it."""
     # discriminated unions add the tag to the path ("sip_register"); it isn't a key in the file
     loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in {"sip_register", "sip_ip",
@@ -160,8 +172,8 @@ def _message(item: dict) -> tuple[Path, str]:
         return loc, "required key is missing"
     if kind == "value_error" and isinstance(ctx.get("error"), KeyProblem):
         return (*loc, ctx["error"].key), str(ctx["error"])
-    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
-        return loc, f"expected text, got the number {value}; put it in quotes (YAML reads 0101 as 65)"
+    if kind in ("string_type", "literal_error", "enum") and (hint := _coercion(value, raw(loc))):
+        return loc, hint
     if kind == "string_pattern_mismatch":
         return loc, f"'{value}' does not match the pattern {ctx.get('pattern')}"
     if kind == "union_tag_not_found":
@@ -172,34 +184,48 @@ def _message(item: dict) -> tuple[Path, str]:
     return loc, item["msg"].removeprefix("Value error, ")
 
 
-def _pydantic_problems(error: ValidationError) -> list[Problem]:
-    return [Problem(*_message(item)) for item in error.errors()]
+def _pydantic_problems(error: ValidationError, root: yaml.Node | None) -> list[Problem]:
+    def raw(path: Path) -> str | None:
+        node = _node_at(root, path)
+        return node.value if isinstance(node, yaml.ScalarNode) and not node.style else None
+
+    return [Problem(*_message(item, raw)) for item in error.errors()]
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _position(root: yaml.Node | None, path: Path) -> tuple[int, int]:
-    """Where a path is in the file: a key's own position, a list item's start, or, for a missing key, the
-    nearest ancestor that is there."""
+def _walk(root: yaml.Node | None, path: Path) -> tuple[yaml.Node | None, tuple[int, int], bool]:
+    """Follow a path into the node tree: (last node reached, its position, whether the whole path was found).
+    A key's position is the key's own; of duplicated keys the last, whose value the site got."""
     if root is None:
-        return (1, 1)
+        return None, (1, 1), False
     node, where = root, _mark(root)
     for part in path:
         if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             node = node.value[part]
             where = _mark(node)
         elif isinstance(node, yaml.MappingNode):
-            # the last of duplicated keys: it is the one whose value the site got
             found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)]
             if not found:
-                break
+                return node, where, False
             key_node, node = found[-1]
             where = _mark(key_node)
         else:
-            break
-    return where
+            return node, where, False
+    return node, where, True
+
+
+def _node_at(root: yaml.Node | None, path: Path) -> yaml.Node | None:
+    node, _, complete = _walk(root, path)
+    return node if complete else None
+
+
+def _position(root: yaml.Node | None, path: Path) -> tuple[int, int]:
+    """Where a path is in the file: a key's own position, a list item's start, or, for a missing key, the
+    nearest ancestor that is there."""
+    return _walk(root, path)[1]
 
 
 def format_problems(file: FsPath, located: Located, problems: list[Problem]) -> list[str]:
@@ -216,30 +242,59 @@ def load_site(file: FsPath) -> Site:
         return _load_site(file)
 
 
+def _not_utf8(file: FsPath, error: UnicodeDecodeError) -> str:
+    raw = error.object
+    line = raw.count(b"\n", 0, error.start) + 1
+    column = len(raw[raw.rfind(b"\n", 0, error.start) + 1:error.start].decode("utf-8")) + 1
+    # Russian offices' editors still save Windows-1251: Cyrillic words there are runs of high bytes
+    try:
+        guess = raw.decode("cp1251")
+    except UnicodeDecodeError:
+        guess = ""
+    hint = " (it looks like Windows-1251: `iconv -f cp1251 -t utf-8`)" if re.search("[\u0410-\u044f]{3}", guess) \
+        else ""
+    return (f"{file}:{line}:{column}: (file): not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as "
+            f"UTF-8{hint}")
+
+
+def _yaml_error(file: FsPath, error: yaml.MarkedYAMLError) -> str:
+    mark = error.problem_mark or error.context_mark
+    where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1:1"
+    if isinstance(error, yamlsafe.YamlLimit):
+        return f"{file}:{where}: (file): {error.problem}"
+    message = error.problem or error.context
+    anchor = re.match(r"found duplicate anchor (\S+); first occurrence", error.context or "")
+    if anchor and error.context_mark:
+        message = (f"anchor {anchor[1]} is defined twice: first at line {error.context_mark.line + 1}, again "
+                   "here; give the second one another name")
+    elif error.context and error.problem and error.context_mark:
+        message = f"{error.problem} ({error.context} at line {error.context_mark.line + 1})"
+    return f"{file}:{where}: YAML syntax: {message}"
+
+
 def _load_site(file: FsPath) -> Site:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise SiteInvalid([f"{file}: cannot read: {error.strerror}"]) from None
     except UnicodeDecodeError as error:
-        raise SiteInvalid([f"{file}: not UTF-8 text (byte {error.start}); save it as UTF-8"]) from None
+        raise SiteInvalid([_not_utf8(file, error)]) from None
     try:
         located = parse_located(text)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1:1"
-        raise SiteInvalid([f"{file}:{where}: YAML syntax: {error.problem or error.context}"]) from None
+        raise SiteInvalid([_yaml_error(file, error)]) from None
     if located.data is None:
         raise SiteInvalid([f"{file}:1:1: (file): the file is empty; a site needs at least 'site' and 'pbx'"])
     if not isinstance(located.data, dict):
         raise SiteInvalid([f"{file}:1:1: (file): a site file is a mapping of sections, got "
                            f"{type(located.data).__name__}"])
-    problems = located.duplicates + located.secrets
+    problems = located.duplicates + located.secrets + located.scalars
     try:
         site = Site.model_validate(located.data)
     except ValidationError as error:
-        secret_paths = {p.path for p in problems}
-        problems += [p for p in _pydantic_problems(error) if p.path not in secret_paths]
+        # a secret or an impossible date is already reported at its path: pydantic's word on it adds nothing
+        known = {p.path for p in problems}
+        problems += [p for p in _pydantic_problems(error, located.root) if p.path not in known]
         raise SiteInvalid(format_problems(file, located, problems)) from None
     problems += cross_check(site)
     if problems:

@@ -3,7 +3,7 @@
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 TARGET_KINDS = ("extension", "group", "queue", "ivr", "voicemail", "hangup")
 TARGET_RE = re.compile(r"^(extension|group|queue|ivr|voicemail):[A-Za-z0-9_.-]+$|^hangup$")
@@ -24,12 +24,23 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, populate_by_name=True)
 
 
+def _target_hint(value: object) -> str:
+    # a bare number is an extension far more often than anything else: say the form that works
+    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit():
+        return f"'{value}' is not a call target: write extension:{value} (or voicemail:{value}, group:NAME …)"
+    return (f"'{value}' is not a call target; use extension:N, group:NAME, queue:NAME, ivr:NAME, voicemail:N or "
+            "hangup")
+
+
+def _number_as_target(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(_target_hint(value))
+    return value
+
+
 def _check_target(value: str) -> str:
     if not TARGET_RE.match(value):
-        raise ValueError(
-            f"'{value}' is not a call target; use extension:N, group:NAME, queue:NAME, ivr:NAME, "
-            "voicemail:N or hangup"
-        )
+        raise ValueError(_target_hint(value))
     return value
 
 
@@ -40,8 +51,8 @@ def _check_hhmm(value: str) -> str:
     return value
 
 
-Target = Annotated[str, AfterValidator(_check_target), Field(description="extension:N, group:NAME, "
-                   "queue:NAME, ivr:NAME, voicemail:N or hangup")]
+Target = Annotated[str, BeforeValidator(_number_as_target), AfterValidator(_check_target),
+                   Field(description="extension:N, group:NAME, queue:NAME, ivr:NAME, voicemail:N or hangup")]
 Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case identifier")]
 ExtensionNumber = Annotated[str, Field(pattern=r"^[0-9]{2,6}$", description="internal number, 2-6 digits")]
 TimeOfDay = Annotated[str, AfterValidator(_check_hhmm)]
