@@ -3,7 +3,8 @@
 Everything inside pbxctl is E.164. A site's numbers (DIDs, mobiles, caller IDs) are read in any of the country's
 usual forms and must be real numbers (a range the country has assigned). Trunks send and expect numbers in one
 of four formats. The dialplan's own normalisation is compiled from the same metadata (`dialplan_plan`), and
-`dialplan_to_e164` is that dialplan's rule set in Python, so the two can be checked against each other.
+`dialplan_to_e164` / `dialplan_inbound_to_e164` are that dialplan's rule sets in Python (what phones dial; what
+trunks send, in each trunk's inbound format), so the two can be checked against each other.
 """
 
 from __future__ import annotations
@@ -259,3 +260,29 @@ def dialplan_to_e164(written: str, country: str) -> str:
     if len(n) in lengths:
         return f"+{code}{n}"
     return n
+
+
+def dialplan_inbound_to_e164(written: str, country: str, fmt: NumberFormat) -> str:
+    """sub-inbound-e164 in Python: a number as a trunk sent it, read in the trunk's inbound_format.
+
+    A plain digit string (separators aside) is read as the format says, the inverse of format_number:
+    international → '+' and the digits; national → an international prefix gives '+', a trunk prefix before a
+    national number of a possible length gives +<code>; subscriber → an international prefix gives '+', else
+    +<code> and the digits. Everything else (a '+', a name, digits the format does not fit) goes by
+    dialplan_to_e164's usual rules, so nothing a provider sends is dropped.
+    """
+    table = dialplan_plan(country)
+    n = re.sub(r"[^0-9]", "", written)
+    if n and not re.sub(r"[0-9 ()\-./]", "", written):
+        if fmt is NumberFormat.international:
+            return "+" + n
+        if fmt in (NumberFormat.national, NumberFormat.subscriber):
+            for prefix in table["international_prefixes"]:
+                if n.startswith(prefix) and len(n) - len(prefix) >= 7:
+                    return "+" + n[len(prefix):]
+            if fmt is NumberFormat.subscriber:
+                return f"+{table['code']}{n}"
+            for prefix in table["trunk_prefixes"]:
+                if n.startswith(prefix) and len(n) - len(prefix) in table["national_lengths"]:
+                    return f"+{table['code']}{n[len(prefix):]}"
+    return dialplan_to_e164(written, country)

@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 from ..numbers import dialplan_plan, to_e164
 from ..security.ranges import region_codes, tables
 from ..site import Site
+from . import dialplan
 
 # a prompt ending in one of these is a file in the site repo, shipped by the role; anything else is a sound name
 SOUND_SUFFIXES = (".wav", ".gsm", ".sln", ".sln16", ".ulaw", ".alaw", ".g722", ".g729", ".ogg")
@@ -73,6 +74,7 @@ def _outbound_route(route, site: Site) -> dict:
         data["caller_id"] = to_e164(route.caller_id, country)
     data["legs"] = [
         {"trunk": name, "type": trunks[name].type, "format": trunks[name].outbound_format.value,
+         "technology": dialplan.technology(trunks[name]),
          "caller_id": _presented_number(route, trunks[name], country), "channels": trunks[name].channels}
         for name in route.trunks
     ]
@@ -97,7 +99,7 @@ def _schedule(schedule, site: Site) -> dict:
 def _inbound_route(route, country: str) -> dict:
     data = route.model_dump(mode="json", exclude_none=True)
     data["did"] = to_e164(route.did, country)
-    return data
+    return data | dialplan.inbound_calls(route)
 
 
 def is_sound_file(prompt: str) -> bool:
@@ -115,7 +117,7 @@ def _sound_name(prompt: str) -> str:
 def _ivr(ivr) -> dict:
     data = ivr.model_dump(mode="json", exclude_none=True)
     data["sound"] = _sound_name(ivr.prompt)
-    return data
+    return data | dialplan.ivr_calls(ivr)
 
 
 def _sound_files(site: Site) -> list[dict]:
@@ -187,8 +189,8 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__inbound_routes": [_inbound_route(r, country) for r in site.inbound_routes],
         "asterisk__ivrs": [_ivr(i) for i in site.ivrs],
         "asterisk__sound_files": _sound_files(site),
-        "asterisk__ring_groups": [g.model_dump(mode="json", exclude_none=True) for g in site.ring_groups],
-        "asterisk__queues": [q.model_dump(mode="json", exclude_none=True) for q in site.queues],
+        "asterisk__ring_groups": [dialplan.ring_group(g) for g in site.ring_groups],
+        "asterisk__queues": [dialplan.queue(q) for q in site.queues],
         "asterisk__outbound_routes": [_outbound_route(r, site) for r in site.outbound_routes],
         "asterisk__outbound_sets": _outbound_sets(site),
         "asterisk__dongles": _dongles(site),

@@ -210,7 +210,8 @@ def test_outside_strings_never_reach_an_expression(guard, numbers):
 
 def test_the_catch_all_filters_before_anything(variables):
     endpoints = {t["name"]: f"trunk-{t['name']}" for t in variables["asterisk__trunks"]}
-    conf = render("asterisk/templates/etc/asterisk/extensions.conf.j2", variables, asterisk__trunk_endpoints=endpoints)
+    conf = render("asterisk/templates/etc/asterisk/extensions_routing.conf.j2", variables,
+                  asterisk__trunk_endpoints=endpoints)
     steps = contexts(conf)["from-internal"]
     first = next(i for i, s in enumerate(steps) if s.startswith("exten => _[+0-9*#()].,1,"))
     assert "Set(PBX_DIALLED=${FILTER(" in steps[first] and "${EXTEN})})" in steps[first]
