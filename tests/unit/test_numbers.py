@@ -10,6 +10,7 @@ import yaml
 from pbxctl.numbers import (
     COUNTRY_PLANS,
     NumberFormat,
+    dialplan_inbound_to_e164,
     dialplan_plan,
     dialplan_to_e164,
     format_number,
@@ -18,7 +19,9 @@ from pbxctl.numbers import (
     to_e164,
 )
 
-CASES = yaml.safe_load((Path(__file__).parents[1] / "data" / "number_cases.yml").read_text())["cases"]
+TABLE = yaml.safe_load((Path(__file__).parents[1] / "data" / "number_cases.yml").read_text())
+CASES = TABLE["cases"]
+INBOUND = TABLE["inbound"]
 VALID = [c for c in CASES if c["e164"]]
 INVALID = [c for c in CASES if not c["e164"]]
 
@@ -49,6 +52,40 @@ def test_dialplan_rules_agree_with_the_model(case):
 def test_numbers_not_in_use_are_refused(case):
     with pytest.raises(ValueError, match=f"is not a valid phone number for {case['country']}"):
         to_e164(case["written"], case["country"])
+
+
+def inbound_id(case: dict) -> str:
+    return f"{case['country']}:{case['format']}:{case['written']}"
+
+
+def test_the_inbound_table_covers_every_format():
+    assert {c["format"] for c in INBOUND} == {f.value for f in NumberFormat}
+    assert {c["country"] for c in INBOUND} >= {"RU", "KZ", "BY", "DE", "GB", "US", "FR"}
+    # the format decides: some rows read without it (the usual rules) would be another number or none
+    assert [c["written"] for c in INBOUND if c["e164"] and dialplan_to_e164(c["written"], c["country"]) != c["e164"]]
+
+
+@pytest.mark.parametrize("case", INBOUND, ids=inbound_id)
+def test_model_reads_inbound_numbers_in_the_trunks_format(case):
+    fmt = NumberFormat(case["format"])
+    if case["e164"]:
+        assert to_e164(case["written"], case["country"], fmt) == case["e164"]
+    else:
+        with pytest.raises(ValueError):
+            to_e164(case["written"], case["country"], fmt)
+
+
+@pytest.mark.parametrize("case", INBOUND, ids=inbound_id)
+def test_dialplan_inbound_rules_agree_with_the_model(case):
+    expected = case.get("dialplan", case["e164"])
+    assert dialplan_inbound_to_e164(case["written"], case["country"], NumberFormat(case["format"])) == expected
+
+
+@pytest.mark.parametrize("fmt", list(NumberFormat))
+@pytest.mark.parametrize("e164", ["+74951234567", "+79161234567", "+78005553535", "+375291234567",
+                                  "+4930123456", "+14155550123", "+77012345678"])
+def test_dialplan_reads_back_what_a_trunk_of_that_format_sends(e164, fmt):
+    assert dialplan_inbound_to_e164(format_number(e164, fmt, "RU"), "RU", fmt) == e164
 
 
 @pytest.mark.parametrize(("written", "country", "e164"), [
