@@ -1,9 +1,9 @@
 """Variables of the asterisk role: everything the PBX templates need, normalised and derived."""
 
-from ipaddress import ip_address
 from pathlib import PurePosixPath
 
 from ..numbers import dialplan_plan, to_e164
+from ..resolve import pbx_address, trunk_networks
 from ..security.ranges import region_codes, tables
 from ..site import Site
 from . import dialplan
@@ -31,20 +31,6 @@ def dial_patterns(pattern: str) -> list[str]:
         return ["_+" + body if any(c in "XZN" for c in body) else "+" + body]
     low, high = max(E164_DIGITS[0], len(body) + 1), E164_DIGITS[1]
     return [f"_+{body}{'X' * (length - len(body))}" for length in range(low, high + 1)]
-
-
-def _pbx_address(site: Site) -> str:
-    return str(site.pbx.address or site.pbx.host)
-
-
-def trunk_networks(trunk) -> list[str]:
-    """Where a SIP trunk's requests may come from, when known: its match networks, else its host if an address."""
-    if getattr(trunk, "match", None):
-        return [str(network) for network in trunk.match]
-    try:
-        return [f"{ip_address(trunk.host)}/32"]
-    except ValueError:
-        return []  # a host name: Asterisk resolves it for identification; no address list to permit
 
 
 def _trunk(trunk, country: str) -> dict:
@@ -153,7 +139,7 @@ def _recording(site: Site) -> dict:
 def _cdr(site: Site) -> dict:
     data = site.cdr.model_dump(mode="json", exclude_none=True)
     data["recording_base_url"] = (site.cdr.recording_base_url
-                                  or f"https://{_pbx_address(site)}:{RECORDINGS_HTTP_PORT}/recordings/")
+                                  or f"https://{pbx_address(site)}:{RECORDINGS_HTTP_PORT}/recordings/")
     if not data["recording_base_url"].endswith("/"):
         data["recording_base_url"] += "/"
     return data
@@ -174,7 +160,7 @@ def pbx_vars(site: Site) -> dict:
     country = site.site.country
     return {
         "asterisk__flavour": site.pbx.flavour,
-        "asterisk__address": _pbx_address(site),
+        "asterisk__address": pbx_address(site),
         "asterisk__sip_port": site.pbx.sip_port,
         "asterisk__local_networks": [str(n) for n in site.pbx.local_networks],
         "asterisk__public_address": str(site.pbx.public_address) if site.pbx.public_address else None,

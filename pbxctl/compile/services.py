@@ -1,22 +1,22 @@
 """Variables of the provisioning, routeros, nut and security roles."""
 
+from .. import resolve
 from ..phones.render import tftp_names
 from ..router import config as router_config
+from ..security import ALERT_EVENTS, refused_prefixes
 from ..site import Site
-from .pbx import _pbx_address
+from .pbx import RECORDINGS_HTTP_PORT
 
 
 def provisioning_vars(site: Site) -> dict:
     prov = site.provisioning
     return {
         "provisioning__protocols": list(prov.protocols),
-        "provisioning__server": str(prov.server or _pbx_address(site)),
+        "provisioning__server": resolve.provisioning_server(site),
         "provisioning__https_port": prov.https_port,
         # what tftpd's own directory holds: the model-level files and the CA certificate, nothing with a secret
         "provisioning__tftp_files": tftp_names(site),
-        "provisioning__phone_networks": sorted({str(n) for n in site.pbx.local_networks}
-                                               | {str(n) for n in (site.router.phone_networks if site.router
-                                                                   else [])}),
+        "provisioning__phone_networks": resolve.phone_networks(site),
         "provisioning__macs": [p.mac for p in site.phones],
     }
 
@@ -28,15 +28,16 @@ def router_vars(site: Site) -> dict:
     return {
         "routeros__enabled": True,
         **{f"routeros__{key}": value for key, value in data.items()},
-        "routeros__api_port": site.router.api_port or (8729 if site.router.tls else 8728),
-        "routeros__pbx_address": str(site.router.pbx_lan_address or _pbx_address(site)),
+        "routeros__api_port": resolve.router_api_port(site),
+        "routeros__owned": resolve.OWNED,
+        "routeros__pbx_address": resolve.router_pbx_address(site),
         "routeros__pbx_mac": site.pbx.mac,
         "routeros__rtp_start": site.pbx.rtp_ports.start,
         "routeros__rtp_end": site.pbx.rtp_ports.end,
         "routeros__sip_port": site.pbx.sip_port,
-        "routeros__trunk_hosts": sorted({t.host for t in site.trunks if hasattr(t, "host")}),
-        "routeros__trunk_networks": sorted({str(n) for t in site.trunks for n in getattr(t, "match", [])}),
-        "routeros__provisioning_server": str(site.provisioning.server or _pbx_address(site)),
+        "routeros__trunk_hosts": resolve.trunk_hosts(site),
+        "routeros__trunk_networks": resolve.match_networks(site),
+        "routeros__provisioning_server": resolve.provisioning_server(site),
         "routeros__provisioning_protocols": list(site.provisioning.protocols),
         "routeros__voice_kbps": round(router_config.voice_kbps(site, site.router.expected_calls), 1),
         # what the role applies and `pbxctl router export` writes, from one description
@@ -65,13 +66,10 @@ def ups_vars(site: Site) -> dict:
 
 def security_vars(site: Site) -> dict:
     """The firewall, fail2ban, the outbound guard's limits and lists, and where alerts go."""
-    from ..security import ALERT_EVENTS, refused_prefixes
-    from .pbx import RECORDINGS_HTTP_PORT
-
     sec = site.security
     local = [str(n) for n in site.pbx.local_networks]
     prov = site.provisioning
-    phone_networks = provisioning_vars(site)["provisioning__phone_networks"]
+    phone_networks = resolve.phone_networks(site)
     # other services pbxctl runs on the PBX: the firewall opens them to the networks those roles serve
     services = []
     if "tftp" in prov.protocols:
@@ -96,8 +94,8 @@ def security_vars(site: Site) -> dict:
         "security__rtp_start": site.pbx.rtp_ports.start,
         "security__rtp_end": site.pbx.rtp_ports.end,
         # host names are resolved on the PBX at apply time (nftables wants addresses)
-        "security__trunk_hosts": sorted({t.host for t in site.trunks if hasattr(t, "host")}),
-        "security__trunk_networks": sorted({str(n) for t in site.trunks for n in getattr(t, "match", [])}),
+        "security__trunk_hosts": resolve.trunk_hosts(site),
+        "security__trunk_networks": resolve.match_networks(site),
         "security__services": services,
         "security__fail2ban": sec.fail2ban.model_dump(mode="json"),
         # SIP from a source that has not authenticated lately: `burst` packets at once and `per_second` after,

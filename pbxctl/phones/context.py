@@ -6,6 +6,7 @@ thousand phones cost milliseconds.
 """
 
 from ..problems import SiteInvalid
+from ..resolve import https_base, pbx_address, provisioning_server
 from ..secrets import Secrets
 from ..site import Site
 from ..site.catalogue import MODELS
@@ -14,25 +15,12 @@ from ..site.phones import Phone
 from .timezones import zone
 
 
-def pbx_address(site: Site) -> str:
-    return str(site.pbx.address or site.pbx.host)
-
-
-def provisioning_server(site: Site) -> str:
-    return str(site.provisioning.server or site.pbx.address or site.pbx.host)
-
-
 def http_user(phone: Phone) -> str:
     """The HTTP user a device fetches its files as: its MAC (the provisioning server's htpasswd uses the same)."""
     return phone.mac
 
 
 CA_FILE = "pbxctl-ca.pem"  # the site CA's certificate, public: served over TFTP and HTTPS for phones to trust
-
-
-def https_base(site: Site) -> str:
-    port = site.provisioning.https_port
-    return f"https://{provisioning_server(site)}" + (f":{port}" if port != 443 else "")
 
 
 def site_context(site: Site, secrets: Secrets) -> dict:

@@ -8,11 +8,12 @@ strings, with booleans as bool, so a second run compares equal.
 
 from ipaddress import IPv4Network
 
+from .. import resolve
+from ..resolve import OWNED
 from ..site import Site
 from ..site.catalogue import MODELS
 from ..site.phones import normalise_mac
 
-OWNED = "pbxctl:"
 TLS_SIP_PORT = 5061
 # Per call and direction, 20 ms packets, with RTP/UDP/IP and Ethernet overhead (kbit/s).
 CODEC_KBPS = {"alaw": 87.2, "ulaw": 87.2, "g722": 87.2, "opus": 87.2, "g729": 31.2, "gsm": 36.4}
@@ -62,17 +63,12 @@ def interval(text: str) -> str:
 
 
 def pbx_address(site: Site) -> str:
-    router = site.router
-    return str(router.pbx_lan_address or site.pbx.address or site.pbx.host)
+    return resolve.router_pbx_address(site)
 
 
 def provisioning(site: Site) -> tuple[str, str]:
     """(server address, base URL) as the phone renderer writes them into the files."""
-    prov = site.provisioning
-    server = str(prov.server or site.pbx.address or site.pbx.host)
-    https = "https" in prov.protocols
-    base = f"https://{server}" + (f":{prov.https_port}" if prov.https_port != 443 else "") if https else f"tftp://{server}"
-    return server, base
+    return resolve.provisioning_server(site), resolve.first_fetch_base(site)
 
 
 def _tlv(code: int, text: str) -> str:
@@ -84,7 +80,9 @@ def dhcp_options(site: Site) -> list[dict]:
     server, base = provisioning(site)
     vendors = {MODELS[p.model].vendor for p in site.phones if p.model in MODELS}
     tftp = "tftp" in site.provisioning.protocols
-    options = [{"name": "pbxctl-66", "code": "66", "value": f"'{server}'" if tftp else f"'{base}'",
+    # a URL ending in '/' is a directory: the phone appends its own file name (Panasonic: {MODEL}.cfg, Yealink:
+    # y000000000000.cfg); without it the URL would be taken as the file itself
+    options = [{"name": "pbxctl-66", "code": "66", "value": f"'{server}'" if tftp else f"'{base}/'",
                 "comment": _c("provisioning server (option 66)")}]
     if "cisco" in vendors and tftp:
         # Cisco's TFTP server list: an IP address, not a string
@@ -93,7 +91,7 @@ def dhcp_options(site: Site) -> list[dict]:
     if "cisco" in vendors and "https" in site.provisioning.protocols:
         options.append({"name": "pbxctl-160", "code": "160", "value": f"'{base}'",
                         "comment": _c("provisioning URL (option 160)")})
-    if "eltex" in vendors:
+    if "eltex" in vendors and site.provisioning.eltex_option43:  # experimental: only when the site opts in
         # vendor-specific sub-options: 5 = server URL, 6 = configuration file (phone_templates/eltex/README.md);
         # the archive carries the device's passwords: only over HTTPS, with the login the device was staged with
         options.append({"name": "pbxctl-43", "code": "43", "value": "0x" + _tlv(5, base) + _tlv(6, ELTEX_FILE),

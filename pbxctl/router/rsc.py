@@ -8,8 +8,9 @@ the `add` lines back (tests compare them with what the API path leaves on the ro
 import re
 import shlex
 
+from ..resolve import OWNED
 from ..site import Site
-from .config import OWNED, sections, settings
+from .config import sections, settings
 
 _BARE = re.compile(r"^[A-Za-z0-9_.:/,!*+@-]+$")
 

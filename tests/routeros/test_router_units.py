@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from pbxctl.cli import app
 from pbxctl.exit_codes import SITE_INVALID
 from pbxctl.load import load_site
+from pbxctl.resolve import OWNED
 from pbxctl.router import config
 from pbxctl.router.rsc import export, parse_adds, value
 from pbxctl.router_ssh import SCRIPT_NAME, ImportFailed, import_over_ssh
@@ -42,23 +43,23 @@ USER = [
 
 def test_filter_moves_put_pbxctl_rules_before_fasttrack_in_their_order():
     rules = USER + [_rule("*F", "forward", "pbxctl: a"), _rule("*10", "forward", "pbxctl: b")]
-    moves = routeros_order.filter_moves(rules)
+    moves = routeros_order.filter_moves(rules, OWNED)
     assert [(m["id"], m["destination"]) for m in moves] == [("*F", "*A"), ("*10", "*A")]
     placed = USER[:2] + rules[-2:] + USER[2:]
-    assert routeros_order.filter_moves(placed) == []
+    assert routeros_order.filter_moves(placed, OWNED) == []
 
 
 def test_filter_moves_repair_a_rule_the_user_moved_between_and_ignore_dynamic_ones():
     dummy = {".id": "*1", "chain": "forward", "action": "passthrough", "dynamic": True}
     rules = [dummy, USER[0], USER[1], _rule("*F", "forward", "pbxctl: a"), USER[3], _rule("*10", "forward",
                                                                                           "pbxctl: b"), USER[2]]
-    assert [m["id"] for m in routeros_order.filter_moves(rules)] == ["*F", "*10"]
+    assert [m["id"] for m in routeros_order.filter_moves(rules, OWNED)] == ["*F", "*10"]
 
 
 def test_filter_moves_without_fasttrack_go_before_the_first_forward_rule():
     rules = [USER[0], USER[1], USER[3], _rule("*F", "forward", "pbxctl: a")]
-    assert [m["destination"] for m in routeros_order.filter_moves(rules)] == ["*8"]
-    assert routeros_order.filter_moves(USER) == []
+    assert [m["destination"] for m in routeros_order.filter_moves(rules, OWNED)] == ["*8"]
+    assert routeros_order.filter_moves(USER, OWNED) == []
 
 
 def test_every_entry_is_marked_as_pbxctl_s(site):
@@ -81,6 +82,9 @@ def test_voice_bandwidth_follows_calls_and_codecs(site):
 def test_dhcp_options_point_phones_at_the_provisioning_server(site):
     options = {o["code"]: o["value"] for o in config.dhcp_options(site)}
     assert options["66"] == "'192.168.10.5'"
+    assert "43" not in options, "Eltex's format is experimental: option 43 only when the site opts in"
+    site.provisioning.eltex_option43 = True
+    options = {o["code"]: o["value"] for o in config.dhcp_options(site)}
     raw = bytes.fromhex(options["43"][2:])
     subs = {}
     while raw:
@@ -91,7 +95,8 @@ def test_dhcp_options_point_phones_at_the_provisioning_server(site):
     site.provisioning.protocols = ["https"]
     site.provisioning.https_port = 8443
     options = {o["code"]: o["value"] for o in config.dhcp_options(site)}
-    assert options["66"] == "'https://192.168.10.5:8443'" and "150" not in options
+    # a directory (trailing '/'): the phone appends its own file name
+    assert options["66"] == "'https://192.168.10.5:8443/'" and "150" not in options
 
 
 def test_a_dhcp_network_outside_the_voice_vlan_gets_only_the_option_set(site):

@@ -1,0 +1,77 @@
+"""The resolved site: every default and derived value pbxctl works out from a site, each defined once here.
+
+Artefacts (role variables, phone files, the router description) call these instead of re-deriving them, so
+"the PBX's address, else its host" or "the router API's port" has one answer everywhere.
+"""
+
+from ipaddress import ip_address
+
+from ..site import Site
+
+OWNED = "pbxctl:"  # every router entry pbxctl creates carries a comment starting so, and only those are touched
+ROUTER_API_PORT = 8728
+ROUTER_API_TLS_PORT = 8729
+HTTPS_PORT = 443
+
+
+def pbx_address(site: Site) -> str:
+    """Where phones, trunks and the router reach the PBX: its address, else its host."""
+    return str(site.pbx.address or site.pbx.host)
+
+
+def provisioning_server(site: Site) -> str:
+    """Where phones fetch their files: the provisioning server named, else the PBX."""
+    return str(site.provisioning.server or pbx_address(site))
+
+
+def https_base(site: Site) -> str:
+    """The provisioning server's HTTPS base URL (no port when it is 443)."""
+    port = site.provisioning.https_port
+    return f"https://{provisioning_server(site)}" + (f":{port}" if port != HTTPS_PORT else "")
+
+
+def first_fetch_base(site: Site) -> str:
+    """The base URL a factory-fresh phone is pointed at (DHCP option 66): HTTPS when served, else TFTP."""
+    if "https" in site.provisioning.protocols:
+        return https_base(site)
+    return f"tftp://{provisioning_server(site)}"
+
+
+def router_api_port(site: Site) -> int | None:
+    router = site.router
+    if router is None:
+        return None
+    return router.api_port or (ROUTER_API_TLS_PORT if router.tls else ROUTER_API_PORT)
+
+
+def router_pbx_address(site: Site) -> str | None:
+    """The PBX as the router's LAN sees it (it may sit behind another address there)."""
+    if site.router is None:
+        return None
+    return str(site.router.pbx_lan_address or pbx_address(site))
+
+
+def trunk_networks(trunk) -> list[str]:
+    """Where a SIP trunk's requests may come from, when known: its match networks, else its host if an address."""
+    if getattr(trunk, "match", None):
+        return [str(network) for network in trunk.match]
+    try:
+        return [f"{ip_address(trunk.host)}/32"]
+    except ValueError:
+        return []  # a host name: Asterisk resolves it for identification; no address list to permit
+
+
+def trunk_hosts(site: Site) -> list[str]:
+    """Every SIP trunk's host (names resolved later, on the PBX)."""
+    return sorted({t.host for t in site.trunks if hasattr(t, "host")})
+
+
+def match_networks(site: Site) -> list[str]:
+    """The networks the site names for its trunks' requests (`match`), all trunks together."""
+    return sorted({str(n) for t in site.trunks for n in getattr(t, "match", [])})
+
+
+def phone_networks(site: Site) -> list[str]:
+    """Where phones may sit: the office's networks and the router's phone networks."""
+    router = site.router.phone_networks if site.router else []
+    return sorted({str(n) for n in site.pbx.local_networks} | {str(n) for n in router})
