@@ -37,8 +37,7 @@ def generate(extensions: int = 1000, phones: int = 1000) -> dict:
     return {
         "site": {"name": "bench", "country": "RU"},
         "pbx": {"host": "192.0.2.10", "local_networks": ["10.0.0.0/16"]},
-        "extensions": [{"number": n, "name": f"User {n}", "email": f"u{n}@example.ru",
-                        "mobile": f"+7916{int(n):07d}"} for n in numbers],
+        "extensions": [{"number": n, "name": f"User {n}", "email": f"u{n}@example.ru"} for n in numbers],
         "trunks": trunks,
         "schedules": [{"name": "office", "open": [{"days": ["mon", "tue", "wed", "thu", "fri"],
                                                    "from": "09:00", "to": "18:00"}]}],

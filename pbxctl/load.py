@@ -16,6 +16,8 @@ from .site import Site
 from .site.base import KeyProblem
 from .site.checks import cross_check
 
+# keys the model also reads under an older name (validation_alias): a problem is shown where the file has it
+KEY_ALIASES = {"https_port": ("http_port",)}
 SECRET_KEYS = {"password", "secret", "pin", "passwd", "token", "api_key"}
 # libyaml when PyYAML was built with it: parsing and dumping a 1,000-phone site is several times faster
 FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -207,7 +209,8 @@ def _walk(root: yaml.Node | None, path: Path) -> tuple[yaml.Node | None, tuple[i
             node = node.value[part]
             where = _mark(node)
         elif isinstance(node, yaml.MappingNode):
-            found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)]
+            names = (str(part), *KEY_ALIASES.get(str(part), ()))
+            found = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value in names]
             if not found:
                 return node, where, False
             key_node, node = found[-1]

@@ -3,12 +3,15 @@
 from collections.abc import Iterator
 from zoneinfo import available_timezones
 
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
 from ..numbers import NumberFormat, to_e164
 from ..problems import Path, Problem
 from ..security.ranges import allowed_entry_problem
 from .base import target_kind, target_ref
 from .catalogue import MODELS
 from .model import Site
+from .pbx import RECORDINGS_HTTP_PORT
 
 
 def cross_check(site: Site) -> list[Problem]:
@@ -19,6 +22,8 @@ def cross_check(site: Site) -> list[Problem]:
         *_routes(site),
         *_phones(site),
         *_schedules(site),
+        *_ivrs(site),
+        *_ports(site),
     ]
 
 
@@ -118,9 +123,6 @@ def _numbers(site: Site) -> Iterator[Problem]:
                 owner[e164] = path
         if trunk.caller_id:
             yield from _e164(site, ("trunks", index, "caller_id"), trunk.caller_id)
-    for index, extension in enumerate(site.extensions):
-        if extension.mobile:
-            yield from _e164(site, ("extensions", index, "mobile"), extension.mobile)
     for index, route in enumerate(site.outbound_routes):
         if route.caller_id:
             yield from _e164(site, ("outbound_routes", index, "caller_id"), route.caller_id)
@@ -148,7 +150,25 @@ def e164_pattern_problem(pattern: str) -> str | None:
         return f"'{pattern}': no country code starts with 0"
     if len(body) + open_end > 15 or (not open_end and len(body) < 7):
         return f"'{pattern}' matches no E.164 number (7 to 15 digits after the '+')"
-    return None
+    return None if open_end else _length_problem(pattern, body)
+
+
+def _length_problem(pattern: str, body: str) -> str | None:
+    """Why a fixed-length pattern is too short or long for every region of its calling code, or None."""
+    digits = len(body) - len(body.lstrip("0123456789"))
+    code = next((body[:n] for n in (1, 2, 3) if n <= digits and int(body[:n]) in COUNTRY_CODE_TO_REGION_CODE), None)
+    if code is None:
+        return None
+    lengths = sorted({length for region in COUNTRY_CODE_TO_REGION_CODE[int(code)]
+                      if (metadata := PhoneMetadata.metadata_for_region(region)) is not None
+                      for length in metadata.general_desc.possible_length if length > 0})
+    national = len(body) - len(code)
+    if not lengths or national in lengths:
+        return None
+    fits = min(lengths, key=lambda n: abs(n - national))
+    fixed = "+" + code + body[len(code):] + "X" * (fits - national) if fits > national else None
+    return (f"'{pattern}' has {national} digits after +{code}; numbers there have "
+            f"{' or '.join(map(str, lengths))}" + (f": {fixed}" if fixed else ""))
 
 
 def _routes(site: Site) -> Iterator[Problem]:
@@ -240,6 +260,45 @@ def _phones(site: Site) -> Iterator[Problem]:
     if site.phones and not prov.http_auth:
         yield Problem(("provisioning", "http_auth"), "a phone's own file carries its passwords: it is served only "
                       "to that phone's login; http_auth: false is refused")
+
+
+def _ivrs(site: Site) -> Iterator[Problem]:
+    for index, ivr in enumerate(site.ivrs):
+        first: dict[str, int] = {}
+        for option_index, option in enumerate(ivr.options):
+            if option.digit in first:
+                yield Problem(("ivrs", index, "options", option_index, "digit"),
+                              f"digit '{option.digit}' is already options[{first[option.digit]}]")
+            first.setdefault(option.digit, option_index)
+    # a caller who presses nothing follows on_timeout: a chain of IVRs that comes back never ends the call
+    after = {ivr.name: target_ref(ivr.on_timeout) for ivr in site.ivrs if target_kind(ivr.on_timeout) == "ivr"}
+    index_of = {ivr.name: index for index, ivr in enumerate(site.ivrs)}
+    reported: set[str] = set()
+    for ivr in site.ivrs:
+        chain = [ivr.name]
+        while chain[-1] in after and after[chain[-1]] not in chain:
+            chain.append(after[chain[-1]])
+        if chain[-1] in after and after[chain[-1]] == ivr.name and ivr.name not in reported:
+            reported.update(chain)
+            yield Problem(("ivrs", index_of[ivr.name], "on_timeout"),
+                          f"a caller who presses nothing goes round {' → '.join([*chain, ivr.name])} forever; "
+                          "end the chain at an extension, a group, voicemail or hangup")
+
+
+def _ports(site: Site) -> Iterator[Problem]:
+    rtp = site.pbx.rtp_ports
+    # every call leg takes an RTP port and its RTCP neighbour: a leg per trunk channel and per extension at most
+    legs = sum(t.channels for t in site.trunks) + len(site.extensions)
+    have = rtp.end - rtp.start + 1
+    if have < 2 * legs:
+        yield Problem(("pbx", "rtp_ports", "end"), f"{have} RTP ports hold {have // 2} call legs, and this site's "
+                      f"trunk channels and extensions make up to {legs} (2 ports each): set end to at least "
+                      f"{rtp.start + 2 * legs - 1}")
+    taken = {RECORDINGS_HTTP_PORT: "the recordings' HTTPS port", site.pbx.ssh_port: "pbx.ssh_port"}
+    port = site.provisioning.https_port
+    if port in taken and "https" in site.provisioning.protocols:
+        yield Problem(("provisioning", "https_port"), f"port {port} is {taken[port]} on the PBX; the phone files "
+                      "need a port of their own, e.g. 443")
 
 
 def _schedules(site: Site) -> Iterator[Problem]:

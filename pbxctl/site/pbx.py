@@ -1,13 +1,27 @@
 """The PBX server: how to reach it and how Asterisk faces the networks."""
 
 from ipaddress import IPv4Address, IPv4Network
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .base import KeyProblem, Model
 
 Codec = Literal["alaw", "ulaw", "g722", "g729", "opus", "gsm"]
+# the codecs whose translator modules.conf loads (codec_alaw, codec_ulaw, codec_g722, codec_gsm); Debian's
+# Asterisk packages no codec_g729 or codec_opus, so those two pass through between devices that share them only
+TRANSCODED = ("alaw", "ulaw", "g722", "gsm")
+# the port Asterisk's HTTP server gives the CRM its recordings on (compile/pbx.py RECORDINGS_HTTP_PORT)
+RECORDINGS_HTTP_PORT = 8088
+
+
+def _not_freepbx(flavour: str) -> str:
+    # FreePBX writes Asterisk's configuration from its own database and overwrites files it does not own: pbxctl
+    # would have to drive FreePBX's modules instead of templating the files, which it does not do
+    if flavour != "asterisk":
+        raise ValueError(f"flavour {flavour!r} is not supported yet: pbxctl writes Asterisk's configuration files "
+                         "itself, and FreePBX would overwrite them from its database (and they its own)")
+    return flavour
 
 
 class RtpPorts(Model):
@@ -25,8 +39,8 @@ class Pbx(Model):
     host: str = Field(description="address Ansible connects to over SSH")
     ssh_user: str = Field("root", description="SSH user Ansible logs in as (becomes root with sudo)")
     ssh_port: int = Field(22, ge=1, le=65535, description="SSH port of the server")
-    flavour: Literal["asterisk", "freepbx"] = Field("asterisk",
-                                                    description="plain Asterisk, or an existing FreePBX install")
+    flavour: Annotated[Literal["asterisk", "freepbx"], AfterValidator(_not_freepbx)] = Field(
+        "asterisk", description="plain Asterisk (an existing FreePBX install is not supported yet)")
     install_source: Literal["distro"] = Field("distro", description="Asterisk from the distribution's packages")
     address: IPv4Address | None = Field(None, description="LAN address phones use; defaults to host")
     local_networks: list[IPv4Network] = Field(default_factory=list, description="networks treated as local "
@@ -37,3 +51,14 @@ class Pbx(Model):
     codecs: list[Codec] = Field(default_factory=lambda: ["alaw", "ulaw", "g722"], min_length=1,
                                 description="audio codecs offered to phones, in order of preference")
     mac: str | None = Field(None, description="MAC of the PBX NIC, for Wake-on-LAN")
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> "Pbx":
+        if self.rtp_ports.start <= self.sip_port <= self.rtp_ports.end:
+            # the firewall opens the RTP range to everyone: SIP inside it would be open to everyone too
+            raise KeyProblem("sip_port", f"sip_port {self.sip_port} is inside rtp_ports ({self.rtp_ports.start}-"
+                             f"{self.rtp_ports.end}), which the firewall opens to everyone; move one of them")
+        if not set(self.codecs) & set(TRANSCODED):
+            raise KeyProblem("codecs", f"list one of {', '.join(TRANSCODED)} too: Asterisk here has no translator "
+                             f"for {', '.join(self.codecs)}, so a call between devices without it would fail")
+        return self

@@ -1,17 +1,25 @@
 """The MikroTik RouterOS router in front of the office."""
 
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .base import Model
+
+
+def _with_prefix(value: object) -> object:
+    # without a prefix the address is a /32: the VLAN would have no network for the phones to be in
+    if isinstance(value, str) and "/" not in value:
+        raise ValueError(f"'{value}' has no prefix: write the router's address with its network, e.g. {value}/24")
+    return value
 
 
 class VoiceVlan(Model):
     id: int = Field(ge=1, le=4094, description="VLAN id")
     interface: str = Field("bridge", description="parent interface of the VLAN")
-    address: IPv4Interface = Field(description="router address on the VLAN, e.g. 192.168.20.1/24")
+    address: Annotated[IPv4Interface, BeforeValidator(_with_prefix)] = Field(
+        description="router address on the VLAN with its prefix, e.g. 192.168.20.1/24")
 
 
 class WakePbx(Model):

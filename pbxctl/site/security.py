@@ -1,11 +1,29 @@
 """Toll-fraud guard and hardening."""
 
 from ipaddress import IPv4Network
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from ..security import e164_prefix
 from .base import Model, Name
 from .urls import PlainUrl, SecretAuth
+
+
+def _prefix(text: str) -> str:
+    # the guard compiles each prefix into an Asterisk pattern of its own: digits only, it refuses what follows
+    try:
+        e164_prefix(text)
+    except ValueError:
+        wild = str(text).rstrip("XZN.")
+        hint = (f"; a prefix already covers every number after it: write {wild}" if wild != str(text) and wild
+                else "")
+        raise ValueError(f"'{text}' is not an international prefix (+ then the country code and digits){hint}")\
+            from None
+    return text
+
+
+BlockedPrefix = Annotated[str, AfterValidator(_prefix)]
 
 
 class Fail2ban(Model):
@@ -34,4 +52,5 @@ class Security(Model):
     max_outbound_calls: int = Field(10, ge=1, le=1000, description="global concurrent outbound cap")
     international_hours: Name | None = Field(None,
                                              description="a schedule outside which international calls are refused")
-    blocked_prefixes: list[str] = Field(default_factory=list, description="refused on top of the built-in list")
+    blocked_prefixes: list[BlockedPrefix] = Field(default_factory=list, description="international prefixes (+ and "
+                                                  "digits) refused on top of the built-in list")

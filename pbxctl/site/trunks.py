@@ -7,6 +7,7 @@ from pydantic import AfterValidator, Field
 
 from ..numbers import NumberFormat
 from .base import Model, Name, SipToken
+from .pbx import TRANSCODED
 
 
 def _udp_only(transport: str) -> str:
@@ -21,6 +22,26 @@ def _udp_only(transport: str) -> str:
 Transport = Annotated[Literal["udp", "tcp", "tls"], AfterValidator(_udp_only)]
 
 
+def _trunk_codec(codec: str) -> str:
+    if codec in TRANSCODED:
+        return codec
+    if codec in ("g729", "opus"):
+        raise ValueError(f"{codec} is not supported on a trunk yet: Debian's Asterisk has no {codec} translator, so "
+                         f"calls to phones without it would fail; use {', '.join(TRANSCODED)}")
+    raise ValueError(f"unknown codec {codec!r}: a trunk takes {', '.join(TRANSCODED)}")
+
+
+def _host_without_port(host: str) -> str:
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and name and ":" not in name:
+        raise ValueError(f"'{host}' carries a port: write host: {name} and port: {port}")
+    return host
+
+
+TrunkCodec = Annotated[str, AfterValidator(_trunk_codec)]
+TrunkHost = Annotated[SipToken, AfterValidator(_host_without_port)]
+
+
 class TrunkBase(Model):
     name: Name
     dids: list[str] = Field(default_factory=list, description="numbers this trunk delivers (any usual form)")
@@ -28,12 +49,13 @@ class TrunkBase(Model):
     inbound_format: NumberFormat = Field(NumberFormat.e164, description="how caller numbers arrive")
     outbound_format: NumberFormat = Field(NumberFormat.e164, description="how dialled numbers must be sent")
     caller_id: str | None = Field(None, description="number presented on calls out of this trunk")
-    codecs: list[str] | None = Field(None, description="codecs for this provider, in order (default: the PBX's)")
+    codecs: list[TrunkCodec] | None = Field(None, min_length=1, description="codecs for this provider, in order "
+                                            f"(default: the PBX's): {', '.join(TRANSCODED)}")
 
 
 class SipRegisterTrunk(TrunkBase):
     type: Literal["sip_register"] = Field(description="a SIP account the PBX registers to")
-    host: SipToken = Field(description="the provider's SIP server (name or address)")
+    host: TrunkHost = Field(description="the provider's SIP server (name or address; the port goes in `port`)")
     port: int = Field(5060, ge=1, le=65535, description="the provider's SIP port")
     transport: Transport = Field("udp", description="SIP transport to the provider")
     username: SipToken = Field(description="the account's user name, as the provider gave it")
@@ -51,7 +73,7 @@ class SipRegisterTrunk(TrunkBase):
 
 class SipIpTrunk(TrunkBase):
     type: Literal["sip_ip"] = Field(description="a provider that knows the PBX by its address (no registration)")
-    host: SipToken = Field(description="the provider's SIP server (name or address)")
+    host: TrunkHost = Field(description="the provider's SIP server (name or address; the port goes in `port`)")
     port: int = Field(5060, ge=1, le=65535, description="the provider's SIP port")
     transport: Transport = Field("udp", description="SIP transport to the provider")
     match: list[IPv4Network] = Field(min_length=1, description="provider networks calls come from")
