@@ -121,7 +121,11 @@ def frozen_secrets(option: bool | None, lab: bool = False) -> bool:
 @app.command()
 def validate(site: SiteArg) -> None:
     """Check a site file; print every problem as file:line:col: path: message."""
+    from ..site.catalogue import warnings
+
     loaded = load_site(site)
+    for warning in warnings(loaded.phones):  # valid, but a real device may not take the file
+        err.print(f"[yellow]warning: {escape(str(site))}: {escape(warning)}[/]")
     out.print(f"[green]{escape(str(site))}: valid[/green] ({len(loaded.extensions)} extensions, "
               f"{len(loaded.trunks)} trunks, {len(loaded.phones)} phones)")
 

@@ -2,15 +2,19 @@
 
 Files: `spa<PSN>.cfg` per model, what a factory-reset device asks for by itself (its default Profile_Rule is
 /spa$PSN.cfg on the option-66 server). It holds no secret: it makes the device trust the site CA (Custom_CA_Rule)
-and sends it to `spa<mac>.xml` over HTTPS with the login `$MA` / `$A`, the MAC and the GPP_A value set on the
-device at staging (Cisco's macros: $MA the MAC, $A-$P the GPP_A-GPP_P parameters). A device not staged gets 401
-and nothing else. The per-device profile carries everything else, including a Profile_Rule with the device's
-own credentials written out.
+and sets Profile_Rule_B to `spa<mac>.xml` over HTTPS with the login `$MA` / `$A`, the MAC and the GPP_A value set
+on the device at staging (Cisco's macros: $MA the MAC, $A-$P the GPP_A-GPP_P parameters). Profile rules A-D run in
+order in one resync, so the device fetches its own file in the same resync, not one Resync_Periodic later. A device
+not staged gets 401 and nothing else. The per-device profile carries everything else, including a Profile_Rule
+with the device's own credentials written out (and Profile_Rule_B cleared: one fetch a resync).
+
+Every name and value format used is in phone_templates/cisco/reference.yml with where it is documented.
 """
 
 from jinja2 import Environment
 
 from ..site.catalogue import PhoneModel
+from .digits import DigitMap
 from .timezones import Change, Zone
 
 # site codec name → SPA Preferred_Codec value; the rest (opus, gsm) the SPA can't do
@@ -90,6 +94,25 @@ def profile_rule(ctx: dict) -> str:
     return f"[--uid {_arg(ctx['http_user'])} --pwd {_arg(ctx['http_password'])}]{url}"
 
 
+def dial_plan(digits: DigitMap) -> str:
+    """The SPA dial plan (Administration Guide, "Dial Plans"): x a digit, x. any more digits, | between patterns.
+    A pattern that matches and can't grow is sent at once; the variable ones wait the short inter-digit timer."""
+    patterns = [*digits.features, *digits.emergency]
+    patterns += [first + "x" * (length - 1) for first, length in digits.extensions]
+    prefix, length = digits.national
+    patterns.append(prefix + ("x" * length if length else "xx."))
+    patterns.append(digits.international + "xx.")
+    return "(" + "|".join(dict.fromkeys(patterns)) + ")"
+
+
+def upgrade_rule(ctx: dict) -> str | None:
+    """Only while the device runs another version ($SWVER), so it does not fetch the image at every resync
+    (Provisioning Guide, "Upgrade_Rule" and conditional expressions "(expr)? url")."""
+    if not ctx["firmware_url"]:
+        return None
+    return f"($SWVER ne {ctx['firmware_version']})? {ctx['firmware_url']}"
+
+
 def vendor_context(ctx: dict) -> dict:
     zone = ctx["site"]["zone"]
     ata = ctx["model"].product in ATAS
@@ -102,6 +125,8 @@ def vendor_context(ctx: dict) -> dict:
         "codecs": list(zip(CODEC_SLOTS, codecs, strict=False)),
         "key_rows": key_rows(ctx),
         "profile_rule": profile_rule(ctx),
+        "dial_plan": dial_plan(ctx["site"]["digits"]),
+        "upgrade_rule": upgrade_rule(ctx),
     }
 
 
@@ -112,5 +137,5 @@ def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
 
 def model_files(env: Environment, shared: dict, model: PhoneModel) -> dict[str, bytes]:
     rule = f"{STAGED_LOGIN}{shared['prov']['base_url']}/spa$MA.xml"  # shared by every device: no secret in it
-    text = env.get_template("cisco/spa-bootstrap.cfg.j2").render(site=shared, model=model, profile_rule=rule)
+    text = env.get_template("cisco/spa-bootstrap.cfg.j2").render(site=shared, model=model, profile_rule_b=rule)
     return {bootstrap_name(model): text.encode("utf-8")}

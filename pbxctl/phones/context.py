@@ -12,6 +12,7 @@ from ..site import Site
 from ..site.catalogue import MODELS
 from ..site.checks import phone_problems
 from ..site.phones import Phone
+from .digits import VOICEMAIL, digit_map
 from .timezones import zone
 
 
@@ -54,6 +55,8 @@ def site_context(site: Site, secrets: Secrets) -> dict:
         "ntp": prov.ntp_server or pbx_address(site),
         "ca_cert": secrets.get("tls", "ca", "cert"),
         "extension_names": {e.number: e.name for e in site.extensions},
+        "voicemail": {e.number for e in site.extensions if e.voicemail},
+        "digits": digit_map([e.number for e in site.extensions], site.site.country),
     }
 
 
@@ -97,7 +100,17 @@ def device_context(shared: dict, phone: Phone, secrets: Secrets) -> dict:
         "http_password": secrets.get("phones", phone.mac, "http_password"),
         "admin_password": secrets.get("phones", phone.mac, "admin_password"),
         "firmware_url": f"{shared['prov']['firmware_base']}/{phone.firmware}" if phone.firmware else None,
+        "firmware_version": phone.firmware_version,
+        # the voicemail key calls the dialplan's code where the first line has a box
+        "voicemail": VOICEMAIL if lines and lines[0]["extension"] in shared["voicemail"] else None,
+        "handsets": [_handset(i, handset, line_of) for i, handset in enumerate(phone.handsets, 1)],
     }
+
+
+def _handset(index: int, handset, line_of: dict) -> dict:
+    lines = [line_of[extension] for extension in handset.lines]
+    return {"index": index, "lines": lines, "name": handset.name,
+            "outgoing": line_of[handset.outgoing] if handset.outgoing else lines[0]}
 
 
 def check_devices(site: Site, secrets: Secrets) -> None:

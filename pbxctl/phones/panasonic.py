@@ -30,9 +30,12 @@ MAX_VALUE = 500
 MAX_FILE = 120 * 1024
 PARAM = re.compile(r'^([A-Z0-9_]+)="([^"]*)"$')
 
-# flexible button facilities (KX-HDV/KX-UT "FLEX_BUTTON_FACILITY_ACTn")
+# flexible button facilities ("FLEX_BUTTON_FACILITY_ACTn"): a line key is LINE on KX-HDV, DN on KX-UT; a one-touch
+# key carries its number in FLEX_BUTTON_QUICK_DIALn, not in the facility argument
 FACILITIES = {"blf": "X_PANASONIC_IPTEL_BLF", "speed_dial": "X_PANASONIC_IPTEL_ONETOUCH",
               "line": "X_PANASONIC_IPTEL_LINE"}
+UT_LINE = "X_PANASONIC_IPTEL_DN"
+UT_LINE_KEYS = 2  # a KX-UT dials only from a DN key: the first keys stay DN keys (two at least, one per line)
 
 
 def device_name(mac: str) -> str:
@@ -112,11 +115,52 @@ def staged_url(ctx: dict) -> str:
     return _url(ctx["site"], "Config{MAC}.cfg", ctx["http_user"], ctx["http_password"])
 
 
+def buttons(ctx: dict) -> list[dict]:
+    """Every flexible button the file sets: on a KX-UT with keys, its DN keys first (line 1, line 2 …), then the
+    site's keys after them, so a BLF key never takes the place of a line the phone needs to dial."""
+    model: PhoneModel = ctx["model"]
+    ut = model.product.startswith("KX-UT")
+    rows = []
+    if ut and model.keys:
+        lines = [line["index"] for line in ctx["lines"]]
+        for n in range(1, max(UT_LINE_KEYS, len(lines)) + 1):
+            line = lines[(n - 1) % len(lines)]
+            rows.append({"n": n, "act": UT_LINE, "arg": line, "quick": "", "label": ""})
+    for key in ctx["keys"]:
+        n = len(rows) + 1
+        act = UT_LINE if ut and key["type"] == "line" else FACILITIES[key["type"]]
+        quick = key["target"] if key["type"] == "speed_dial" else ""
+        arg = "" if key["type"] == "speed_dial" else key["target"]
+        rows.append({"n": n, "act": act, "arg": arg, "quick": quick, "label": key["label"]})
+    return rows
+
+
+def firmware(ctx: dict) -> list[tuple[str, str]]:
+    """Upgrade only to the stated version: the phone compares FIRM_VERSION with what it runs."""
+    if not ctx["firmware_url"]:
+        return []
+    return [("FIRM_UPGRADE_ENABLE", "Y"), ("FIRM_UPGRADE_AUTO", "Y"), ("FIRM_VERSION", ctx["firmware_version"]),
+            ("FIRM_FILE_PATH", ctx["firmware_url"])]
+
+
+def handsets(ctx: dict) -> list[tuple[str, str]]:
+    """KX-TGP600: which handsets ring for each line, the lines each handset may call on and its default one."""
+    if not ctx["handsets"]:
+        return []
+    params = []
+    for line in ctx["lines"]:
+        ringing = [str(h["index"]) for h in ctx["handsets"] if line["index"] in h["lines"]]
+        params.append((f"INCOMING_CALL_GROUP_{line['index']}", ",".join(ringing)))
+    for handset in ctx["handsets"]:
+        params.append((f"OUTGOING_CALL_LINE_HS{handset['index']}", ",".join(str(n) for n in handset["lines"])))
+        params.append((f"DEFAULT_LINE_SELECT_HS{handset['index']}", str(handset["outgoing"])))
+    return params
+
+
 def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
     site = ctx["site"]
-    buttons = [(key["index"], FACILITIES[key["type"]], key["target"], key["label"]) for key in ctx["keys"]]
     text = env.get_template("panasonic/sip.cfg.j2").render(
-        d=ctx, buttons=buttons,
+        d=ctx, buttons=buttons(ctx), firmware=firmware(ctx), handsets=handsets(ctx),
         standard_url=staged_url(ctx),
         product_url=_url(site, model_name(ctx["model"])))
     return {device_name(ctx["mac"]): standard_format(text)}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class PhoneModel:
     key: str  # as written in site files
-    vendor: str  # cisco | panasonic | eltex
+    vendor: str  # cisco | panasonic | eltex | yealink | grandstream
     family: str  # template family inside phone_templates/<vendor>/
     lines: int  # SIP accounts the device can register
     keys: int  # programmable line/BLF keys
@@ -15,6 +15,10 @@ class PhoneModel:
     product: str = ""  # the name the device reports: $PN / {MODEL}
     # Cisco desk phones have one row of keys: registered lines take the first ones, BLF/speed dial the rest
     shared_keys: bool = False
+    handsets: int = 0  # DECT bases: how many handsets register to it
+    # the file format is not checked against vendor documentation: validate warns, the router hands out no
+    # DHCP option that sends real devices to it unless the site opts in
+    experimental: bool = False
 
     @property
     def cisco_psn(self) -> str:
@@ -22,8 +26,9 @@ class PhoneModel:
         return self.product.removeprefix("SPA")
 
 
-def _m(key, vendor, family, lines, keys, russian, product, shared_keys=False) -> PhoneModel:
-    return PhoneModel(key, vendor, family, lines, keys, True, russian, product, shared_keys)
+def _m(key, vendor, family, lines, keys, russian, product, shared_keys=False, handsets=0,
+       experimental=False) -> PhoneModel:
+    return PhoneModel(key, vendor, family, lines, keys, True, russian, product, shared_keys, handsets, experimental)
 
 
 MODELS: dict[str, PhoneModel] = {
@@ -39,13 +44,20 @@ MODELS: dict[str, PhoneModel] = {
         _m("panasonic-kx-hdv100", "panasonic", "sip", 2, 0, True, "KX-HDV100"),
         _m("panasonic-kx-hdv130", "panasonic", "sip", 2, 24, True, "KX-HDV130"),
         _m("panasonic-kx-hdv230", "panasonic", "sip", 6, 24, True, "KX-HDV230"),
-        _m("panasonic-kx-tgp600", "panasonic", "sip", 8, 0, True, "KX-TGP600"),
+        _m("panasonic-kx-tgp600", "panasonic", "sip", 8, 0, True, "KX-TGP600", handsets=8),
         _m("panasonic-kx-ut113", "panasonic", "sip", 2, 0, True, "KX-UT113"),
         _m("panasonic-kx-ut133", "panasonic", "sip", 2, 24, True, "KX-UT133"),
         _m("panasonic-kx-ut136", "panasonic", "sip", 4, 24, True, "KX-UT136"),
-        _m("eltex-vp-12p", "eltex", "vp", 2, 4, True, "VP-12P"),
-        _m("eltex-vp-15p", "eltex", "vp", 6, 10, True, "VP-15P"),
-        _m("eltex-tau-1m-ip", "eltex", "tau", 1, 0, True, "TAU-1M.IP"),
-        _m("eltex-tau-2m-ip", "eltex", "tau", 2, 0, True, "TAU-2M.IP"),
+        _m("eltex-vp-12p", "eltex", "vp", 2, 4, True, "VP-12P", experimental=True),
+        _m("eltex-vp-15p", "eltex", "vp", 6, 10, True, "VP-15P", experimental=True),
+        _m("eltex-tau-1m-ip", "eltex", "tau", 1, 0, True, "TAU-1M.IP", experimental=True),
+        _m("eltex-tau-2m-ip", "eltex", "tau", 2, 0, True, "TAU-2M.IP", experimental=True),
     )
 }
+
+
+def warnings(phones) -> list[str]:
+    """What `validate` says about a site's phones without refusing it: models whose files are unverified."""
+    seen = sorted({p.model for p in phones if p.model in MODELS and MODELS[p.model].experimental})
+    return [f"phones: {key} is experimental: its file format is not verified against the vendor's documentation "
+            "(README, 'Phones'); check a real device before relying on it" for key in seen]

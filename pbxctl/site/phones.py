@@ -4,9 +4,10 @@ import re
 from ipaddress import IPv4Address
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from .base import DisplayName, ExtensionNumber, Model
+from .base import DisplayName, ExtensionNumber, KeyProblem, Model
+from .catalogue import MODELS
 
 MAC_RE = re.compile(r"^[0-9a-f]{12}$")
 
@@ -31,6 +32,26 @@ class Key(Model):
     label: DisplayName | None = Field(None, description="text shown beside the key")
 
 
+class Handset(Model):
+    """A DECT handset of a base station (KX-TGP600, Yealink W-series), numbered from 1 in the order given."""
+
+    lines: list[ExtensionNumber] = Field(min_length=1, description="the base's lines this handset rings for and may "
+                                                                   "call out on (extensions of the base's lines)")
+    outgoing: ExtensionNumber | None = Field(None, description="the line it calls out on by default (default: its "
+                                                               "first line)")
+    name: DisplayName | None = Field(None, description="shown on the handset where the model can show one")
+
+    @model_validator(mode="after")
+    def _outgoing_is_one_of_its_lines(self) -> "Handset":
+        if self.outgoing is not None and self.outgoing not in self.lines:
+            raise KeyProblem("outgoing", f"'{self.outgoing}' is not one of this handset's lines "
+                                         f"({', '.join(self.lines)})")
+        return self
+
+
+FIRMWARE_VERSION = r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$"
+
+
 class Phone(Model):
     mac: str = Field(description="the device's MAC address (any usual notation)")
     model: str = Field(description="vendor model, e.g. cisco-spa502g, panasonic-kx-hdv130, eltex-vp-15p")
@@ -40,11 +61,39 @@ class Phone(Model):
     language: Literal["ru", "en"] | None = Field(None, description="defaults to the site's language")
     vlan: int | None = Field(None, ge=1, le=4094, description="voice VLAN the phone tags its traffic with")
     firmware: str | None = Field(None, description="firmware file name to offer the device")
+    firmware_version: str | None = Field(None, pattern=FIRMWARE_VERSION,
+                                         description="the version that firmware file holds, as the device reports it "
+                                                     "(e.g. 7.6.2e, 01.133): the device upgrades only while it runs "
+                                                     "another; required with firmware")
+    handsets: list[Handset] = Field(default_factory=list, description="DECT bases: each handset's lines, in handset "
+                                                                      "order (none: the base's factory mapping)")
 
     @field_validator("mac")
     @classmethod
     def _mac(cls, value: str) -> str:
         return normalise_mac(value)
+
+    @model_validator(mode="after")
+    def _firmware_and_handsets(self) -> "Phone":
+        if self.firmware and not self.firmware_version:
+            # without it the device can't tell the file from what it runs: it would fetch it at every resync
+            raise KeyProblem("firmware_version", "required with firmware: the version the file holds")
+        if self.firmware_version and not self.firmware:
+            raise KeyProblem("firmware_version", "only applies with firmware")
+        model = MODELS.get(self.model)
+        if not self.handsets or model is None:  # an unknown model is reported by the site checks
+            return self
+        if not model.handsets:
+            raise KeyProblem("handsets", f"{self.model} is no DECT base: it has no handsets")
+        if len(self.handsets) > model.handsets:
+            raise KeyProblem("handsets", f"{self.model} takes {model.handsets} handsets, {len(self.handsets)} given")
+        own = [line.extension for line in self.lines]
+        for number, handset in enumerate(self.handsets, 1):
+            stray = [e for e in handset.lines if e not in own]
+            if stray:
+                raise KeyProblem("handsets", f"handset {number}: {', '.join(stray)} not among this base's lines "
+                                             f"({', '.join(own)})")
+        return self
 
 
 class Provisioning(Model):
@@ -61,6 +110,8 @@ class Provisioning(Model):
     ntp_server: str | None = Field(None, description="defaults to the PBX address")
     firmware_url: str | None = Field(None,
                                      description="where phones fetch firmware from (none: firmware is left alone)")
+    eltex_option43: bool = Field(False, description="hand Eltex devices their file by DHCP option 43 (experimental: "
+                                                    "Eltex's archive layout is not verified, see the README)")
 
     @field_validator("protocols", mode="before")
     @classmethod

