@@ -4,8 +4,8 @@ One site (tests/lab/sites/dial_strings/site.yml) is applied once. Six baresip ph
 (tests/lab/data/dial_strings.yml) is dialled from them in parallel, one call at a time per phone. Refused strings
 must end in 403 with nothing reaching the lab carrier, and with the guard's alert; allowed ones reach the carrier
 in the trunk's format. The number table (tests/data/number_cases.yml) rows for the site's country run through the
-PBX's own sub-to-e164 (in one call to an extension added at run time), so the dialplan is held to the same
-answers as pbxctl's model.
+PBX's own sub-to-e164 (what phones dial) and sub-inbound-e164 (what trunks send, in each inbound_format), in one
+call to an extension added at run time, so the dialplan is held to the same answers as pbxctl's model.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = ROOT / "tests" / "lab" / "sites" / "dial_strings"
 CORPUS = yaml.safe_load((ROOT / "tests" / "lab" / "data" / "dial_strings.yml").read_text())["cases"]
-NUMBER_CASES = yaml.safe_load((ROOT / "tests" / "data" / "number_cases.yml").read_text())["cases"]
+NUMBER_CASES = yaml.safe_load((ROOT / "tests" / "data" / "number_cases.yml").read_text())
 PBXCTL = str(Path(sys.executable).parent / "pbxctl")
 # the request-URI user: what a SIP phone cannot send as typed is percent-encoded, and PJSIP decodes it again
 URI_SAFE = "+*()-./,0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -168,27 +168,45 @@ def test_a_string_the_provider_would_read_as_another_number_is_refused(dial_site
     assert carrier.outbound_calls() == []
 
 
-def test_dialplan_normalises_like_the_model(dial_site, phones):
-    """The number table's rows of the site's country through the PBX's own sub-to-e164, in one call: an extension
-    added to the phones' context at run time (gone at the next dialplan reload) runs every row and writes what the
-    dialplan made of it."""
-    country = dial_site["model"].site.country
-    rows = [c for c in NUMBER_CASES if c["country"] == country and c["e164"]]
-    assert len(rows) >= 10
-    log = "/tmp/pbxctl-numtest.log"
+def run_through_dialplan(phone: Phone, number: str, rows: list[tuple[str, str]]) -> dict[str, str]:
+    """Each (written, subroutine arguments after it) through the PBX's own dialplan, in one call to an extension
+    added to the phones' context at run time (gone at the next dialplan reload); what it made of each row."""
+    log = f"/tmp/pbxctl-numtest-{number}.log"
     steps = []
-    for index, row in enumerate(rows):
+    for index, (written, subroutine, rest) in enumerate(rows):
         # the CLI splits at spaces: each row goes in URI-encoded and is decoded into a variable first
-        steps += [f"Set(written=${{URIDECODE({urllib.parse.quote(row['written'], safe='+-.')})}})",
-                  "Gosub(sub-to-e164,s,1(${written}))", f"Set(FILE({log},,,al,u)={index}|${{GOSUB_RETVAL}})"]
+        steps += [f"Set(written=${{URIDECODE({urllib.parse.quote(written, safe='+-.')})}})",
+                  f"Gosub({subroutine},s,1(${{written}}{rest}))", f"Set(FILE({log},,,al,u)={index}|${{GOSUB_RETVAL}})"]
     on_pbx(f"rm -f {log}; touch {log}; chown asterisk: {log}")
-    runtime_extension("7999", steps)
+    runtime_extension(number, steps)
     try:
-        phones["201"].call("7999", timeout=10)
+        phone.call(number, timeout=10)
         assert wait_until(lambda: len(on_pbx(f"cat {log}").splitlines()) >= len(rows), 10), on_pbx(f"cat {log}")
     finally:
-        on_pbx("asterisk -rx 'dialplan remove extension 7999@from-internal' >/dev/null", check=False)
-    results = dict(line.split("|", 1) for line in on_pbx(f"cat {log}").splitlines())
+        on_pbx(f"asterisk -rx 'dialplan remove extension {number}@from-internal' >/dev/null", check=False)
+    return dict(line.split("|", 1) for line in on_pbx(f"cat {log}").splitlines())
+
+
+def test_dialplan_normalises_like_the_model(dial_site, phones):
+    """The number table's rows of the site's country through the PBX's own sub-to-e164."""
+    country = dial_site["model"].site.country
+    rows = [c for c in NUMBER_CASES["cases"] if c["country"] == country and c["e164"]]
+    assert len(rows) >= 10
+    results = run_through_dialplan(phones["201"], "7999", [(row["written"], "sub-to-e164", "") for row in rows])
     wrong = [f"{row['written']!r}: dialplan {results.get(str(i))!r}, model {row['e164']!r}"
              for i, row in enumerate(rows) if results.get(str(i)) != row["e164"]]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_dialplan_reads_trunk_numbers_in_their_format_like_the_model(dial_site, phones):
+    """The table's inbound rows of the site's country (caller numbers and DIDs as a trunk of each inbound_format
+    sends them) through the PBX's own sub-inbound-e164, the step every from-trunk context takes."""
+    country = dial_site["model"].site.country
+    rows = [c for c in NUMBER_CASES["inbound"] if c["country"] == country]
+    assert {row["format"] for row in rows} == {"e164", "international", "national", "subscriber"}
+    results = run_through_dialplan(phones["202"], "7997",
+                                   [(row["written"], "sub-inbound-e164", f",{row['format']}") for row in rows])
+    wrong = [f"{row['format']} {row['written']!r}: dialplan {results.get(str(i))!r}, "
+             f"expected {row.get('dialplan', row['e164'])!r}"
+             for i, row in enumerate(rows) if results.get(str(i)) != row.get("dialplan", row["e164"])]
     assert not wrong, "\n".join(wrong)
