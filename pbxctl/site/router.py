@@ -3,7 +3,7 @@
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model
 
@@ -13,6 +13,14 @@ def _with_prefix(value: object) -> object:
     if isinstance(value, str) and "/" not in value:
         raise ValueError(f"'{value}' has no prefix: write the router's address with its network, e.g. {value}/24")
     return value
+
+
+def _api_only(access: str) -> str:
+    # apply drives the router through its API only: with ssh it would still log in to the API
+    if access != "api":
+        raise ValueError("access 'ssh' is not supported yet by apply, which changes the router through its API; "
+                         "keep 'api', and for a router without the API run `pbxctl router import-ssh SITE`")
+    return access
 
 
 class VoiceVlan(Model):
@@ -31,7 +39,8 @@ class WakePbx(Model):
 class Router(Model):
     host: str = Field(description="the router's address")
     username: str = Field("pbxctl", description="RouterOS user pbxctl logs in as")
-    access: Literal["api", "ssh"] = Field("api", description="RouterOS API (api) or SSH with a script (ssh)")
+    access: Annotated[Literal["api", "ssh"], AfterValidator(_api_only)] = Field(
+        "api", description="RouterOS API (api); ssh is not supported by apply yet (use `pbxctl router import-ssh`)")
     api_port: int | None = Field(None, ge=1, le=65535, description="defaults to 8728, or 8729 with TLS")
     tls: bool = Field(True, description="the API over TLS (api-ssl), the router's certificate checked; false sends "
                       "the login in clear")
