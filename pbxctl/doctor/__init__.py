@@ -7,7 +7,7 @@ import yaml
 from ..compile import Compiled
 from ..run import run_playbook
 from .checks import Check
-from .pbx import PBX_COMMANDS, pbx_checks
+from .pbx import pbx_checks, pbx_commands
 from .security import SECURITY_COMMANDS, security_checks
 from .ups import power_on_checks
 
@@ -21,7 +21,7 @@ def diagnose(compiled: Compiled) -> list[Check]:
     for stale in doctor_dir.glob("*.json"):
         stale.unlink()
     # what to read lives here, beside the code that judges it; the playbook only runs it
-    commands = {**PBX_COMMANDS, **SECURITY_COMMANDS}
+    commands = {**pbx_commands(site), **SECURITY_COMMANDS}
     (doctor_dir / "commands.yml").write_text(yaml.safe_dump({"doctor__commands": commands}))
     result = run_playbook(compiled, "doctor.yml", quiet=True)
     states = [json.loads(path.read_text()) for path in sorted(doctor_dir.glob("*.json"))]

@@ -11,10 +11,23 @@ PBX_COMMANDS = {
     "enabled": "systemctl is-enabled asterisk",
     "ups": "upsc -l 2>/dev/null | while read u; do echo \"== $u\"; upsc \"$u@localhost\" 2>/dev/null; done",
     "ipmi": "command -v ipmitool >/dev/null && ipmitool chassis status 2>/dev/null || true",
-    # phone files are served over HTTPS only, on the port the installed site says (reachability: no login, so -k)
-    "provisioning_http": "p=$(awk '/listen/ {print $2; exit}' /etc/nginx/conf.d/pbxctl-phones.conf 2>/dev/null); "
-                         "curl -sk -o /dev/null -w '%{http_code}' \"https://127.0.0.1:${p:-443}/\" || true",
 }
+
+
+def pbx_commands(site: Site) -> dict[str, str]:
+    """What to read on the PBX for this site: the provisioning servers it lists, on the ports it names."""
+    commands = dict(PBX_COMMANDS)
+    if not site.phones:
+        return commands
+    protocols = site.provisioning.protocols
+    if "https" in protocols:
+        # reachability only: no login, and the site CA's certificate is not the one curl trusts, so -k
+        commands["provisioning_https"] = (f"curl -sk -o /dev/null -w '%{{http_code}}' "
+                                          f"https://127.0.0.1:{site.provisioning.https_port}/ || true")
+    if "tftp" in protocols:
+        # tftpd-hpa is socket-activated: the socket listening is what phones reach
+        commands["provisioning_tftp"] = "ss -Hlun 'sport = :69' || true"
+    return commands
 REGISTRATION_RE = re.compile(r"^\s*trunk-([a-z0-9_-]+)/\S+\s+\S+\s+(\S+)")
 
 
@@ -42,16 +55,30 @@ def _registrations(site: Site, state: dict[str, str]) -> list[Check]:
     return checks
 
 
+def _provisioning(site: Site, state: dict[str, str]) -> list[Check]:
+    if not site.phones:
+        return []
+    checks = []
+    protocols, port = site.provisioning.protocols, site.provisioning.https_port
+    if "https" in protocols:
+        ok = state.get("provisioning_https", "").strip() not in ("", "000")
+        checks.append(Check("provisioning https", "ok" if ok else "fail",
+                            f"HTTPS provisioning answers on port {port}" if ok else
+                            f"HTTPS provisioning does not answer on the PBX's port {port}"))
+    if "tftp" in protocols:
+        ok = bool(state.get("provisioning_tftp", "").strip())
+        checks.append(Check("provisioning tftp", "ok" if ok else "fail",
+                            "TFTP provisioning listens on UDP port 69" if ok else
+                            "nothing listens on UDP port 69: phones that boot over TFTP get no file"))
+    return checks
+
+
 def _services(site: Site, state: dict[str, str]) -> list[Check]:
     checks = []
     enabled = state.get("enabled", "").split()
     if enabled[:1] != ["enabled"]:
         checks.append(Check("boot", "fail", "Asterisk does not start at boot"))
-    code = state.get("provisioning_http", "").strip()
-    if site.phones:
-        ok = code not in ("", "000")
-        checks.append(Check("provisioning", "ok" if ok else "fail",
-                            "HTTPS provisioning answers" if ok else "HTTPS provisioning does not answer on the PBX"))
+    checks.extend(_provisioning(site, state))
     if site.ups:
         status = re.search(r"^ups\.status:\s*(.+)$", state.get("ups", ""), re.M)
         if status is None:

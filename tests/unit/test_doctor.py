@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
-from pbxctl.doctor.pbx import pbx_checks
+from pbxctl.doctor.pbx import pbx_checks, pbx_commands
 from pbxctl.load import load_site
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "inventories"
@@ -46,3 +47,35 @@ def test_stopped_asterisk_and_missing_ups_fail(office_site):
 @pytest.fixture
 def office_site():
     return load_site(EXAMPLES_DIR / "example-office" / "site.yml")
+
+
+def _site_with(tmp_path, provisioning: dict):
+    from .conftest import copy_example
+    path = copy_example("example-office", tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["provisioning"] = provisioning
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return load_site(path)
+
+
+def test_provisioning_is_read_on_the_sites_port(tmp_path):
+    site = _site_with(tmp_path, {"protocols": ["tftp", "https"], "https_port": 8443})
+    commands = pbx_commands(site)
+    assert "https://127.0.0.1:8443/" in commands["provisioning_https"]
+    assert ":69" in commands["provisioning_tftp"]
+    checks = _by_name(pbx_checks(site, {"asterisk_active": "active", "enabled": "enabled",
+                                        "provisioning_https": "000", "provisioning_tftp": ""}))
+    assert checks["provisioning https"].status == "fail" and "8443" in checks["provisioning https"].message
+    assert checks["provisioning tftp"].status == "fail"
+    answering = _by_name(pbx_checks(site, {"asterisk_active": "active", "enabled": "enabled",
+                                           "provisioning_https": "404", "provisioning_tftp":
+                                           "UNCONN 0 0 0.0.0.0:69 0.0.0.0:*"}))
+    assert answering["provisioning https"].status == "ok" and answering["provisioning tftp"].status == "ok"
+
+
+def test_only_the_servers_the_site_lists_are_checked(tmp_path):
+    site = _site_with(tmp_path, {"protocols": ["https"]})
+    assert "provisioning_tftp" not in pbx_commands(site)
+    checks = _by_name(pbx_checks(site, {"asterisk_active": "active", "enabled": "enabled",
+                                        "provisioning_https": "200"}))
+    assert "provisioning tftp" not in checks and checks["provisioning https"].status == "ok"
