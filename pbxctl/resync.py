@@ -16,7 +16,9 @@ from .site.catalogue import MODELS
 from .site.phones import normalise_mac
 
 # sections of pjsip_notify.conf
-NOTIFY = {"cisco": "pbxctl-resync-cisco", "panasonic": "pbxctl-resync-panasonic", "eltex": "pbxctl-resync-eltex"}
+NOTIFY = {"cisco": "pbxctl-resync-cisco", "panasonic": "pbxctl-resync-panasonic", "eltex": "pbxctl-resync-eltex",
+          "yealink": "pbxctl-resync-yealink", "grandstream": "pbxctl-resync-grandstream"}
+SENT = "pbxctl_resync_sent"  # what playbooks/resync.yml reports (set_stats): the MACs a NOTIFY went to
 TARGETS_FILE = "resync.yml"  # in the compiled directory; read by playbooks/resync.yml
 
 
@@ -54,8 +56,7 @@ def resync(site_file: Path, mac: str | None = None, lab: bool = False, vault_opt
     (compiled.out_dir / TARGETS_FILE).write_text(
         "---\n" + yaml.safe_dump({"resync__phones": phones}, sort_keys=True), encoding="utf-8")
     result = run_playbook(compiled, "resync.yml", quiet=quiet)
-    sent = [c["item"] for c in result.changes
-            if c["task"] == "Send each registered phone its resync NOTIFY" and c.get("item")]
+    sent = [mac for host in result.data.values() for mac in host.get(SENT, [])]
     failed = {f.get("message", "") for f in result.failures}
     not_registered = [p["name"] for p in phones if p["name"] not in sent] if not failed else []
     return ResyncResult(result.returncode, sent, not_registered, result.failures)

@@ -42,6 +42,7 @@ class RunResult:
     failures: list[dict] = field(default_factory=list)
     diffs: list[dict] = field(default_factory=list)
     notices: list[dict] = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # {host: {key: [values…]}}: what roles report by set_stats
     messages: list[str] = field(default_factory=list)  # Ansible's own lines: warnings, errors before any task
 
     @property
@@ -171,3 +172,6 @@ def _record(result: RunResult, event: dict) -> None:
         result.diffs.append(event)
     elif kind == "notice":
         result.notices.append({"host": event["host"], "message": event["msg"]})
+    elif kind == "data":
+        values = event["value"] if isinstance(event["value"], list) else [event["value"]]
+        result.data.setdefault(event["host"], {}).setdefault(event["key"], []).extend(values)

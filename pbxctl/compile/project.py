@@ -38,6 +38,8 @@ def ansible_cfg(vault_password_file: Path | None) -> str:
         "forks = 10",
         "localhost_warning = False",
         "interpreter_python = auto_silent",
+        # roles' notices travel as set_stats data (pbxctl_notices): a plain ansible-playbook run prints them too
+        "show_custom_stats = True",
     ]
     if vault_password_file:
         # a path Ansible reads exactly as --vault-password-file does (an executable one is run)

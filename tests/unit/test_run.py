@@ -15,7 +15,12 @@ PLAY = [{
     "tasks": [
         {"name": "Write a file", "ansible.builtin.copy": {"content": "{{ greeting }}\n", "dest": "{{ target }}",
                                                             "mode": "0644"}},
-        {"name": "Warn about something the user must know", "ansible.builtin.debug": {"msg": "the modem is missing"}},
+        # notices and results travel in set_stats data, whatever the task is called; a task's name means nothing
+        {"name": "Check the modem", "ansible.builtin.set_stats": {
+            "data": {"pbxctl_notices": ["the modem is missing"]}, "per_host": True}},
+        {"name": "Warn in a debug message, which is no notice", "ansible.builtin.debug": {"msg": "just output"}},
+        {"name": "Report what was reached", "ansible.builtin.set_stats": {
+            "data": {"pbxctl_reached": ["{{ item }}"]}, "per_host": True}, "loop": ["a", "b"]},
         {"name": "Handle a secret", "ansible.builtin.command": "false", "no_log": True, "failed_when": False,
          "changed_when": False},
         {"name": "Fail when told to", "ansible.builtin.fail": {"msg": "told to fail"}, "when": "fail_now | bool"},
@@ -43,6 +48,7 @@ def test_changes_then_nothing_and_notices(tmp_path):
     assert first.returncode == 0 and first.changed == 1
     assert [c["task"] for c in first.changes] == ["Write a file"]
     assert first.notices == [{"host": "here", "message": "the modem is missing"}]
+    assert first.data == {"here": {"pbxctl_reached": ["a", "b"]}}
     second = run_playbook(build, str(playbook), quiet=True)
     assert second.changed == 0
     assert (tmp_path / "out.txt").read_text() == "hello\n"
@@ -54,6 +60,7 @@ def test_check_mode_reports_the_diff_and_changes_nothing(tmp_path):
     (build.out_dir / "vars.yml").write_text((build.out_dir / "vars.yml").read_text().replace("hello", "bonjour"))
     plan = run_playbook(build, str(playbook), check=True, quiet=True)
     assert plan.changed == 1
+    assert plan.notices == [{"host": "here", "message": "the modem is missing"}]  # plan shows them too
     assert any("bonjour" in str(d["diff"]) for d in plan.diffs)
     assert (tmp_path / "out.txt").read_text() == "hello\n"
 

@@ -12,6 +12,7 @@ short_description: JSON lines for pbxctl
 description: One JSON object per event on stdout; secrets stay out because no_log results are censored by Ansible.
 """
 
+NOTICES = "pbxctl_notices"  # the set_stats key of notices
 KEEP = ("msg", "stderr", "stdout", "rc", "diff", "changed", "skipped", "unreachable", "failed", "censored", "dest",
         "path", "invocation")
 
@@ -47,10 +48,15 @@ class CallbackModule(CallbackBase):
         self._notice(result)
 
     def _notice(self, result):
-        """Roles say what a user must know by a debug task named 'Warn …': shown in apply and plan alike."""
-        if result._task.action in ("debug", "ansible.builtin.debug") and result._task.get_name().split(" : ")[
-                -1].startswith("Warn") and result._result.get("msg"):
-            self._emit(event="notice", host=result._host.get_name(), msg=str(result._result["msg"]))
+        """Roles hand pbxctl structured data by set_stats (per host): `pbxctl_notices` (what a user must know,
+        shown by apply and plan alike) and any other `pbxctl_*` key (results an action reads, e.g. resync)."""
+        data = (result._result.get("ansible_stats") or {}).get("data") or {}
+        for key, value in sorted(data.items()):
+            if key == NOTICES:
+                for message in value if isinstance(value, list) else [value]:
+                    self._emit(event="notice", host=result._host.get_name(), msg=str(message))
+            elif key.startswith("pbxctl_"):
+                self._emit(event="data", host=result._host.get_name(), key=key, value=value)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._result("ignored" if ignore_errors else "failed", result)
