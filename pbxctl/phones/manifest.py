@@ -39,9 +39,14 @@ def _inside(name: str) -> bool:
 
 def write(out_dir: Path, files: dict[str, str]) -> None:
     path = out_dir / NAME
+    text = json.dumps({"written_by": "pbxctl phones render", "files": dict(sorted(files.items()))}, indent=0) + "\n"
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return  # a repeat run leaves the directory as it was, manifest included
+    except OSError:
+        pass
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"written_by": "pbxctl phones render", "files": dict(sorted(files.items()))},
-                              indent=0) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
