@@ -19,11 +19,11 @@ from ..resources import phone_templates_dir
 from ..secrets import Secrets
 from ..site import Site
 from ..site.catalogue import MODELS
-from . import cisco, eltex, panasonic
+from . import cisco, eltex, grandstream, panasonic, yealink
 from .context import CA_FILE, check_devices, device_context, site_context
 
 TEMPLATES = phone_templates_dir()  # package data: found the same in a checkout and in an installed wheel
-VENDORS = {"cisco": cisco, "panasonic": panasonic, "eltex": eltex}
+VENDORS = {"cisco": cisco, "panasonic": panasonic, "eltex": eltex, "yealink": yealink, "grandstream": grandstream}
 
 
 def _autoescape(name: str | None) -> bool:
@@ -37,6 +37,7 @@ def environment(root: Path = TEMPLATES) -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
                       cache_size=-1)
     env.filters["pq"] = panasonic.value
+    env.filters["yv"] = yealink.value
     return env
 
 
@@ -65,6 +66,8 @@ def tftp_names(site: Site) -> list[str]:
             names.add(cisco.bootstrap_name(model))
         elif model.vendor == "panasonic":
             names.add(panasonic.model_name(model))
+        elif model.vendor == "yealink":
+            names.add(yealink.COMMON)
     return sorted(names)
 
 
@@ -72,7 +75,8 @@ def tftp_names(site: Site) -> list[str]:
 _CISCO_PSN = "|".join(sorted(re.escape(m.cisco_psn) for m in MODELS.values() if m.vendor == "cisco"))
 _PANASONIC = "|".join(sorted(re.escape(m.product) for m in MODELS.values() if m.vendor == "panasonic"))
 OURS = re.compile(rf"^({re.escape(CA_FILE)}|spa[0-9a-f]{{12}}\.xml|spa({_CISCO_PSN})\.cfg|Config[0-9A-F]{{12}}\.cfg"
-                  rf"|({_PANASONIC})\.cfg|eltex/[0-9a-f]{{12}}\.tar\.gz)(\.tmp)?$")
+                  rf"|({_PANASONIC})\.cfg|eltex/[0-9a-f]{{12}}\.tar\.gz|{re.escape(yealink.COMMON)}|[0-9a-f]{{12}}\.cfg"
+                  rf"|cfg[0-9a-f]{{12}}\.xml)(\.tmp)?$")
 MODE = 0o640
 
 

@@ -8,7 +8,7 @@ is HTTPS with it. What to enter is the vendor's own way to hold a provisioning l
 from ..secrets import Secrets
 from ..site import Site
 from ..site.catalogue import MODELS
-from . import panasonic
+from . import grandstream, panasonic
 from .context import device_context, site_context
 
 
@@ -27,6 +27,13 @@ def staging(site: Site, secrets: Secrets, mac: str | None = None) -> list[dict]:
         elif vendor == "panasonic":
             # web programming outranks provisioning: this URL (with the login) stays the one the phone uses
             setting, value = "Standard File URL", panasonic.staged_url(ctx)
+        elif vendor == "yealink":
+            # Settings > Auto Provision: the login it fetches <mac>.cfg with (the server URL comes by option 66)
+            setting, value = "Auto Provision user name / password", f"{ctx['http_user']} / {ctx['http_password']}"
+        elif vendor == "grandstream":
+            # Maintenance > Upgrade and Provisioning: HTTPS, the Config Server Path, the HTTP/HTTPS user and password
+            setting, value = ("Config Server Path (HTTPS) / HTTP user / HTTP password",
+                              f"{grandstream.config_path(ctx)} / {ctx['http_user']} / {ctx['http_password']}")
         else:
             setting, value = "auto-update login", f"{ctx['http_user']} / {ctx['http_password']}"
         rows.append({"mac": phone.mac, "model": phone.model, "setting": setting, "value": value})

@@ -48,6 +48,18 @@ MODELS: dict[str, PhoneModel] = {
         _m("panasonic-kx-ut113", "panasonic", "sip", 2, 0, True, "KX-UT113"),
         _m("panasonic-kx-ut133", "panasonic", "sip", 2, 24, True, "KX-UT133"),
         _m("panasonic-kx-ut136", "panasonic", "sip", 4, 24, True, "KX-UT136"),
+        # Yealink: product = what the device reports in its User-Agent; lines take the first line keys
+        _m("yealink-t31p", "yealink", "mac", 2, 2, True, "T31P", True),
+        _m("yealink-t33g", "yealink", "mac", 4, 4, True, "T33G", True),
+        _m("yealink-t46u", "yealink", "mac", 16, 10, True, "T46U", True),
+        _m("yealink-t54w", "yealink", "mac", 16, 10, True, "T54W", True),
+        _m("yealink-w60b", "yealink", "mac", 8, 0, True, "W60B", handsets=8),
+        _m("yealink-w70b", "yealink", "mac", 10, 0, True, "W70B", handsets=10),
+        # Grandstream: programmable keys not rendered (their P-numbers differ by model and firmware)
+        _m("grandstream-gxp1625", "grandstream", "cfg", 2, 0, True, "GXP1625"),
+        _m("grandstream-grp2612", "grandstream", "cfg", 2, 0, True, "GRP2612"),
+        _m("grandstream-ht801", "grandstream", "cfg", 1, 0, False, "HT801"),
+        _m("grandstream-ht802", "grandstream", "cfg", 2, 0, False, "HT802"),
         _m("eltex-vp-12p", "eltex", "vp", 2, 4, True, "VP-12P", experimental=True),
         _m("eltex-vp-15p", "eltex", "vp", 6, 10, True, "VP-15P", experimental=True),
         _m("eltex-tau-1m-ip", "eltex", "tau", 1, 0, True, "TAU-1M.IP", experimental=True),

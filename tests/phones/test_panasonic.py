@@ -8,7 +8,7 @@ from pbxctl.phones import panasonic
 
 from .helpers import all_files, render_case
 
-PANASONIC = [f for f in all_files(".cfg") if not f[1].startswith("spa")]
+PANASONIC = [f for f in all_files(".cfg") if f[1].startswith(("Config", "KX-"))]
 
 
 @pytest.mark.parametrize(("case", "name", "data"), PANASONIC, ids=[f"{c}/{n}" for c, n, _ in PANASONIC])

@@ -1,6 +1,8 @@
 """Every rendered file of every golden case uses only names its vendor's reference lists, with values that fit the
 documented format; and the reference itself cites a source for each entry."""
 
+import re
+
 import pytest
 
 from pbxctl.phones import reference
@@ -18,7 +20,7 @@ def _vendor(name: str) -> str | None:
         return "eltex"
     if name.endswith(".cfg") and (name.startswith("Config") or name.startswith("KX-")):
         return "panasonic"
-    if name.startswith("yealink/") or name == "y000000000000.cfg":
+    if re.fullmatch(r"(y000000000000|[0-9a-f]{12})\.cfg", name):  # the common file and <mac>.cfg
         return "yealink"
     if name.startswith("cfg") and name.endswith(".xml"):
         return "grandstream"
