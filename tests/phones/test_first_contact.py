@@ -150,3 +150,38 @@ def test_eltex_first_fetch_from_dhcp_option_43_is_https(case):
     data = bytes.fromhex(value.removeprefix("0x"))
     assert data[0] == 5
     assert data[2:2 + data[1]].decode() == _https_base(site)
+
+
+def _kv(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^([a-z0-9_.]+) = ?(.*)$", text, re.MULTILINE))
+
+
+@pytest.mark.parametrize(("case", "phone"), _phones("yealink"), ids=lambda x: getattr(x, "mac", x))
+def test_yealink_common_file_then_own_file(case, phone):
+    from pbxctl.phones import yealink
+
+    site, secrets = _site(case)
+    files = render_case(case)
+    common = files[yealink.COMMON].decode()
+    assert common.startswith("#!version:1.0.0.1\n"), "Yealink reads a file only with its version line first"
+    value = _kv(common)
+    assert value["static.auto_provision.server.url"] == _https_base(site) + "/"
+    assert "username" not in common and "password" not in common, "the common file is shared: no login in it"
+    assert yealink.COMMON in tftp_names(site) and yealink.device_name(phone.mac) not in tftp_names(site)
+    own = _kv(files[yealink.device_name(phone.mac)].decode())
+    assert (own["static.auto_provision.server.username"], own["static.auto_provision.server.password"]) == (
+        phone.mac, secrets.get("phones", phone.mac, "http_password"))
+    assert own["static.security.user_password"] == "admin:" + secrets.get("phones", phone.mac, "admin_password")
+
+
+@pytest.mark.parametrize(("case", "phone"), _phones("grandstream"), ids=lambda x: getattr(x, "mac", x))
+def test_grandstream_own_file_keeps_https_and_its_login(case, phone):
+    from pbxctl.phones import grandstream
+
+    site, secrets = _site(case)
+    config = ET.fromstring(render_case(case)[grandstream.device_name(phone.mac)]).find("config")
+    assert config.findtext("P212") == "2", "HTTPS"
+    assert "https://" + config.findtext("P237") == _https_base(site)
+    assert (config.findtext("P1360"), config.findtext("P1361")) == (
+        phone.mac, secrets.get("phones", phone.mac, "http_password"))
+    assert config.findtext("P2") == secrets.get("phones", phone.mac, "admin_password")
