@@ -2,13 +2,12 @@
 
 `render_phones` returns {relative file name: bytes}: the same site and secrets give the same bytes, always.
 `write_phones` puts them under a directory (files 0640: they carry SIP secrets): a file whose bytes are already
-there is left alone (a repeat compile of a thousand phones writes only what changed), and files pbxctl would
-name for a device or model the site no longer has are removed. Anything else in the directory (firmware images,
-files of other tools) is never touched.
+there is left alone (a repeat compile of a thousand phones writes only what changed), and the files it wrote there
+earlier (its manifest says which) for a device or model the site no longer has are removed. Anything else in the
+directory (firmware images, files of other tools, a phone file some other tool put there) is never touched.
 """
 
 import os
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +18,7 @@ from ..resources import phone_templates_dir
 from ..secrets import Secrets
 from ..site import Site
 from ..site.catalogue import MODELS
-from . import cisco, eltex, grandstream, panasonic, yealink
+from . import cisco, eltex, grandstream, manifest, panasonic, yealink
 from .context import CA_FILE, check_devices, device_context, site_context
 
 TEMPLATES = phone_templates_dir()  # package data: found the same in a checkout and in an installed wheel
@@ -71,12 +70,6 @@ def tftp_names(site: Site) -> list[str]:
     return sorted(names)
 
 
-# every name render_phones can give a file, for any device or model: what write_phones may remove
-_CISCO_PSN = "|".join(sorted(re.escape(m.cisco_psn) for m in MODELS.values() if m.vendor == "cisco"))
-_PANASONIC = "|".join(sorted(re.escape(m.product) for m in MODELS.values() if m.vendor == "panasonic"))
-OURS = re.compile(rf"^({re.escape(CA_FILE)}|spa[0-9a-f]{{12}}\.xml|spa({_CISCO_PSN})\.cfg|Config[0-9A-F]{{12}}\.cfg"
-                  rf"|({_PANASONIC})\.cfg|eltex/[0-9a-f]{{12}}\.tar\.gz|{re.escape(yealink.COMMON)}|[0-9a-f]{{12}}\.cfg"
-                  rf"|cfg[0-9a-f]{{12}}\.xml)(\.tmp)?$")
 MODE = 0o640
 
 
@@ -129,6 +122,10 @@ def sync_phones(site: Site, secrets: Secrets, out_dir: Path) -> Written:
     rendered = render_phones(site, secrets)
     out_dir.mkdir(parents=True, exist_ok=True)
     existing = _existing(out_dir)
+    previous = manifest.read(out_dir)
+    written = {name: manifest.digest(data) for name, data in rendered.items()}
+    # recorded before writing: a run stopped half-way still knows every file it may have left
+    manifest.write(out_dir, {**previous, **written})
     result = Written()
     for name, data in rendered.items():
         path = out_dir / name
@@ -136,10 +133,10 @@ def sync_phones(site: Site, secrets: Secrets, out_dir: Path) -> Written:
             _write(path, data)
             result.changed.append(path)
         result.files.append(path)
-    for name in sorted(set(existing) - set(rendered)):
-        if OURS.match(name):
-            (out_dir / name).unlink(missing_ok=True)
-            result.removed.append(out_dir / name)
+    for name in manifest.stale(out_dir, previous, set(rendered), set(existing)):
+        (out_dir / name).unlink(missing_ok=True)
+        result.removed.append(out_dir / name)
+    manifest.write(out_dir, written)
     return result
 
 

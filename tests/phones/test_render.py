@@ -108,17 +108,16 @@ def test_files_of_removed_phones_go_and_foreign_files_stay(tmp_path):
     site, secrets = _office()
     out = tmp_path / "phones"
     sync_phones(site, secrets, out)
-    foreign = ["spa50x-30x-7-6-2e.bin", "firmware/KX-HDV130.fw", "notes.txt", "old/KX-UT136.cfg"]
+    foreign = ["spa50x-30x-7-6-2e.bin", "firmware/KX-HDV130.fw", "notes.txt", "old/KX-UT136.cfg", "spa000e08d1ffff.xml"]
     for name in foreign:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(b"x")
-    (out / "spa000e08d1ffff.xml").write_bytes(b"stale")  # a phone rendered by an older site
     (out / "spa000e08d10001.xml.tmp").write_bytes(b"interrupted")
     site.phones = [p for p in site.phones if p.mac not in ("000e08d10004", "a8f94be00007", "080023a10005")]
     result = sync_phones(site, secrets, out)
     assert sorted(str(p.relative_to(out)) for p in result.removed) == sorted([
         "spa000e08d10004.xml", "spa112.cfg", "eltex/a8f94be00007.tar.gz", "Config080023A10005.cfg",
-        "KX-TGP600.cfg", "spa000e08d1ffff.xml", "spa000e08d10001.xml.tmp"])
+        "KX-TGP600.cfg", "spa000e08d10001.xml.tmp"])
     assert result.changed == []
     left = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
-    assert left == set(render_phones(site, secrets)) | set(foreign)
+    assert left == set(render_phones(site, secrets)) | set(foreign) | {".pbxctl-phones.json"}
