@@ -15,6 +15,7 @@ from .problems import Path, Problem, SiteInvalid
 from .site import Site
 from .site.base import KeyProblem
 from .site.checks import cross_check
+from .site.paths import missing_repo_files
 
 # keys the model also reads under an older name (validation_alias): a problem is shown where the file has it
 KEY_ALIASES = {"https_port": ("http_port",)}
@@ -300,6 +301,7 @@ def _load_site(file: FsPath) -> Site:
         problems += [p for p in _pydantic_problems(error, located.root) if p.path not in known]
         raise SiteInvalid(format_problems(file, located, problems)) from None
     problems += cross_check(site)
+    problems += [Problem(path, message) for path, message in missing_repo_files(site, file.parent)]
     if problems:
         raise SiteInvalid(format_problems(file, located, problems))
     return site

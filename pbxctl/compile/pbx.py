@@ -6,10 +6,10 @@ from ..numbers import dialplan_plan, to_e164
 from ..resolve import pbx_address, trunk_networks
 from ..security.ranges import region_codes, tables
 from ..site import Site
+from ..site.paths import is_sound_file
 from . import dialplan
 
 # a prompt ending in one of these is a file in the site repo, shipped by the role; anything else is a sound name
-SOUND_SUFFIXES = (".wav", ".gsm", ".sln", ".sln16", ".ulaw", ".alaw", ".g722", ".g729", ".ogg")
 SOUNDS_DIR = "/var/lib/asterisk/sounds/pbxctl"
 RECORDINGS_HTTP_PORT = 8088
 
@@ -86,10 +86,6 @@ def _inbound_route(route, country: str) -> dict:
     data = route.model_dump(mode="json", exclude_none=True)
     data["did"] = to_e164(route.did, country)
     return data | dialplan.inbound_calls(route)
-
-
-def is_sound_file(prompt: str) -> bool:
-    return prompt.lower().endswith(SOUND_SUFFIXES)
 
 
 def _sound_name(prompt: str) -> str:

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model
+from .paths import RepoPath
 
 
 def _with_prefix(value: object) -> object:
@@ -44,10 +45,10 @@ class Router(Model):
     api_port: int | None = Field(None, ge=1, le=65535, description="defaults to 8728, or 8729 with TLS")
     tls: bool = Field(True, description="the API over TLS (api-ssl), the router's certificate checked; false sends "
                       "the login in clear")
-    ca_file: str | None = Field(None, description="the router's certificate or the CA that signed it, as a path "
+    ca_file: RepoPath | None = Field(None, description="the router's certificate or the CA that signed it, as a path "
                                 "relative to the site file (without it, the control node's CA store is used)")
     ssh_port: int = Field(22, ge=1, le=65535, description="the router's SSH port")
-    known_hosts: str | None = Field(None, description="known_hosts file with the router's SSH host key, relative "
+    known_hosts: RepoPath | None = Field(None, description="known_hosts file with the router's SSH host key, relative "
                                     "to the site file (without it, ~/.ssh/known_hosts); unknown keys are refused")
     wan_interface: str = Field("ether1", description="interface towards the internet (shaped for voice)")
     lan_interface: str = Field("bridge", description="interface (or bridge) towards the office")

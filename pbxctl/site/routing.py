@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import ExtensionNumber, KeyProblem, Model, Name, SipToken, Target, TimeOfDay
+from .base import ExtensionNumber, KeyProblem, Model, Name, Target, TimeOfDay
 from .extensions import RecordingPolicy
-from .paths import DataDirectory
+from .paths import DataDirectory, Prompt
 from .urls import PlainUrl, SecretAuth
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -50,7 +50,8 @@ class IvrOption(Model):
 
 class Ivr(Model):
     name: Name
-    prompt: SipToken = Field(description="Asterisk sound name, or a path to a file in the site repo")
+    prompt: Prompt = Field(
+        description="Asterisk sound name, or a sound file's path relative to the site file (.wav, .gsm …)")
     options: list[IvrOption] = Field(min_length=1, description="one target per key pressed")
     timeout: int = Field(5, ge=1, le=60, description="seconds to wait for a digit")
     retries: int = Field(2, ge=0, le=5, description="how often the prompt is repeated after a timeout or a wrong key")
