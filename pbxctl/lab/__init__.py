@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbxctl.lab import host_packages, layout, machine, network, rootfs, ssh
+from pbxctl.lab import host_packages, layout, machine, network, rootfs, ssh, webhooks
 from pbxctl.lab.errors import LabError
 from pbxctl.lab.layout import BRIDGE, HOST_ADDRESS, MACHINES, PROXY_URL
 
@@ -79,6 +79,7 @@ def _up(names: list[str] | None, fresh: bool) -> dict[str, LabHost]:
     host_packages.ensure()
     network.ensure_bridge()
     network.start_proxy()
+    webhooks.start()  # the receiver the lab overlay points the site's webhooks at
     ssh.ensure_key()
     started = {}
     for spec in _specs(names):
@@ -109,6 +110,7 @@ def _down(names: list[str] | None, purge: bool) -> None:
             rootfs.remove_tree(layout.machine_root(spec.name))
     if all(machine.running_pid(spec.name) is None for spec in MACHINES):
         network.stop_proxy()
+        webhooks.stop()
         network.remove_bridge()
 
 

@@ -14,6 +14,7 @@ from ..compile import compile_site, load_with_secrets
 from ..numbers import COUNTRY_PLANS, NumberFormat, format_number, to_e164
 from ..run import run_playbook
 from ..site import Site
+from . import reset, ssh_run, webhooks
 from .carrier import Carrier
 from .phone import Phone
 from .provider import as_delivered, carrier_accounts
@@ -67,8 +68,9 @@ class Demo:
 
         def boot() -> tuple[bool, str]:
             nonlocal target
+            reset("pbx")  # a new root from the image: the demo applies to a bare server, whatever ran before
             target = lab_retarget()
-            return True, f"pbx {target.pbx_host}, carrier {target.carrier_host}"
+            return True, f"a bare pbx {target.pbx_host}, carrier {target.carrier_host}"
 
         if not self.step("boot the lab servers", boot):
             return False
@@ -82,6 +84,8 @@ class Demo:
         self.step("trunks registered at the carrier", lambda: self.registrations(carrier))
         try:
             self.calls(site, secrets, carrier)
+            if site.ups:
+                self.step("a power cut: the UPS on battery, then mains back", lambda: self.power_cut(site))
         finally:
             for phone in self.phones.values():
                 phone.stop()
@@ -154,6 +158,30 @@ class Demo:
         call = calls[-1]
         return outcome.answered, (f"dialled {dialled}: carrier got {call.dialled} on {call.account} "
                                   f"with caller ID {call.caller_id}")
+
+    def power_cut(self, site: Site) -> tuple[bool, str]:
+        """dummy-ups plays the site's UPS: a short cut, well within the shutdown policy, and the power back."""
+        ups, alerts = site.ups.name, bool(site.security.alerts.webhook)
+        seen = []
+        for status, event in (("OB", "ONBATT"), ("OL", "ONLINE")):
+            since = time.time()
+            ssh_run("pbx", f"printf 'ups.status: {status}\\nbattery.charge: 90\\n' > /etc/nut/{ups}.dev.new"
+                    f" && chown root:nut /etc/nut/{ups}.dev.new && chmod 0660 /etc/nut/{ups}.dev.new"
+                    f" && mv /etc/nut/{ups}.dev.new /etc/nut/{ups}.dev")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                read = ssh_run("pbx", f"upsc {ups}@localhost ups.status 2>/dev/null", check=False).stdout.split()
+                posted = [r for r in webhooks.received("/alerts") if r["time"] >= since
+                          and isinstance(r["body"], dict) and r["body"].get("event") == event]
+                if status in read and (posted or not alerts):
+                    break
+                time.sleep(0.5)
+            else:
+                return False, f"ups.status never {status}" if status not in read else f"no {event} alert arrived"
+            seen.append(f"{status} → {event}" + (" alert received" if alerts else ""))
+        policy = site.ups.shutdown
+        limit = f"after {policy.minutes} min on battery" if policy.when == "on_battery_for" else "on low battery"
+        return True, f"{', '.join(seen)}; the server would shut down {limit}"
 
     def summary(self) -> None:
         table = Table(title="pbxctl lab demo")

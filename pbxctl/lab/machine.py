@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -46,7 +47,18 @@ def provision(spec: MachineSpec, fresh: bool = False) -> Path:
         partial.rename(root)
     _configure_network(root, spec)
     _configure_apt(root)
+    _mains_on(root)
     return root
+
+
+def _mains_on(root: Path) -> None:
+    """A lab machine boots because the power is back: a dummy-ups state file left on battery by an earlier run
+    (a test stopped mid-power-cut) would make NUT shut the machine down again as soon as it starts."""
+    for state in (root / "etc/nut").glob("*.dev"):
+        text = state.read_text(errors="replace")
+        if re.search(r"^ups\.status:", text, re.M):
+            text = re.sub(r"^ups\.status:.*$", "ups.status: OL", text, flags=re.M)
+            state.write_text(re.sub(r"^battery\.charge:.*$", "battery.charge: 100", text, flags=re.M))
 
 
 def _personalise(root: Path, spec: MachineSpec) -> None:
@@ -57,17 +69,26 @@ def _personalise(root: Path, spec: MachineSpec) -> None:
 
 
 def _configure_network(root: Path, spec: MachineSpec) -> None:
-    """A static address on host0 via a oneshot unit: needs only iproute2, which every image has."""
+    """A static address on host0 via a oneshot unit: needs only iproute2, which every image has.
+
+    host0 can appear a moment after the unit starts (nspawn moves the veth in while systemd boots): the unit
+    waits for it, and retries on failure without limit, so a slow link never leaves the machine unreachable.
+    """
     unit = root / "etc/systemd/system" / ADDRESS_UNIT
     unit.write_text(
         "[Unit]\n"
         "Description=Lab LAN address (pbxctl lab)\n"
         "DefaultDependencies=no\n"
         "Before=network.target network-online.target ssh.service\n"
-        "Wants=network.target\n\n"
+        "Wants=network.target\n"
+        "StartLimitIntervalSec=0\n\n"
         "[Service]\n"
         "Type=oneshot\n"
         "RemainAfterExit=yes\n"
+        "Restart=on-failure\n"
+        "RestartSec=1\n"
+        "ExecStartPre=sh -c 'for i in $(seq 100); do ip link show host0 >/dev/null 2>&1 && exit 0; sleep 0.1; done;"
+        " exit 1'\n"
         "ExecStart=ip link set host0 up\n"
         f"ExecStart=ip addr replace {spec.address}/{layout.NETWORK_PREFIX} dev host0\n"
         f"ExecStart=-ip route replace default via {layout.HOST_ADDRESS}\n\n"

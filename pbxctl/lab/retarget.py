@@ -4,13 +4,14 @@ lab network added where the control host must keep access, everything else as wr
 import copy
 import os
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_address
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl
 
 from ..secrets import Secrets
 from ..site import Site
-from . import HOST_ADDRESS, hosts, up
+from . import HOST_ADDRESS, hosts, up, webhooks
 from .layout import NETWORK_PREFIX
 
 SUFFIX = "lab"  # build/<site>-lab
@@ -25,6 +26,8 @@ class Retarget:
     apt_proxy: str | None = None
     router_host: str | None = None
     router_port: int | None = None
+    webhooks: str | None = None  # base URL of the lab's receiver, in place of the office's CRM and alert hosts
+    dummy_ups: bool = False  # the lab has no UPS cable: NUT's dummy-ups plays the site's UPS from a state file
     suffix: str = SUFFIX
 
     def site(self, site: Site) -> Site:
@@ -69,6 +72,16 @@ def retarget(site: Site, target: Retarget) -> Site:
                 trunk.transport = "udp"
             if hasattr(trunk, "match"):
                 trunk.match = [IPv4Network(f"{target.carrier_host}/32")]
+    if target.webhooks:
+        # the office's hosts are unreachable here: their senders would retry forever on DNS failures
+        if site.cdr.webhook and not _in_lab(site.cdr.webhook.url, network):
+            site.cdr.webhook.url = f"{target.webhooks}/cdr"
+        if site.security.alerts.webhook and not _in_lab(site.security.alerts.webhook, network):
+            site.security.alerts.webhook = f"{target.webhooks}/alerts"
+        if site.crm and not _in_lab(site.crm.url, network):
+            site.crm.url = f"{target.webhooks}/crm"
+    if target.dummy_ups and site.ups:
+        site.ups.driver, site.ups.port, site.ups.driver_options = "dummy-ups", f"{site.ups.name}.dev", {}
     if site.router:
         if target.router_host:
             site.router.host = target.router_host
@@ -79,10 +92,19 @@ def retarget(site: Site, target: Retarget) -> Site:
     return site
 
 
+def _in_lab(url: str, network: IPv4Network) -> bool:
+    """A URL already on the lab network (a test's own receiver) is kept as it is."""
+    try:
+        return ip_address(urlsplit(url).hostname or "") in network
+    except ValueError:
+        return False
+
+
 def lab_retarget(boot: bool = True) -> Retarget:
     """The lab's pbx and carrier in place of the site's server and providers; booted first if need be."""
     found = up(["pbx", "carrier"]) if boot else hosts(["pbx", "carrier"])
     pbx, carrier = found["pbx"], found["carrier"]
     network = IPv4Interface(f"{HOST_ADDRESS}/{NETWORK_PREFIX}").network
     return Retarget(pbx_host=pbx.address, ssh_private_key=str(pbx.ssh_key), lab_network=str(network),
-                    carrier_host=carrier.address, apt_proxy=pbx.proxy_url)
+                    carrier_host=carrier.address, apt_proxy=pbx.proxy_url, webhooks=webhooks.BASE_URL,
+                    dummy_ups=True)

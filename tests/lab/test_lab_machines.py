@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,35 @@ def test_lab_down_leaves_no_process_of_ours(lab_owned):
 
 def _all_pids() -> list[int]:
     return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def test_the_address_unit_retries_until_the_link_is_there(lab):
+    """Once a pbx came up without its address and `lab up` gave up: the unit waits for host0 and retries."""
+    shown = lab_api.ssh_run("pbx", f"systemctl show -p Restart -p ExecStartPre {machine.ADDRESS_UNIT}").stdout
+    assert "Restart=on-failure" in shown and "ip link show host0" in shown
+    assert lab_api.ssh_run("pbx", f"systemctl is-active {machine.ADDRESS_UNIT}").stdout.strip() == "active"
+
+
+def test_webhooks_from_a_machine_reach_the_lab_receiver(lab):
+    """The receiver the lab overlay points a site's webhooks at, as the pbx's senders reach it."""
+    from pbxctl.lab import webhooks
+
+    marker = f"probe-{time.time()}"
+    post = ("import json, urllib.request; urllib.request.urlopen(urllib.request.Request("
+            f"'{webhooks.url('lab-probe')}', data=json.dumps({{'marker': '{marker}'}}).encode(), method='POST',"
+            " headers={'Content-Type': 'application/json'}), timeout=10)")
+    lab_api.ssh_run("pbx", ["python3", "-c", post])
+    assert any(r["body"] == {"marker": marker} for r in webhooks.received("/lab-probe"))
+
+
+def test_a_machine_boots_with_mains_on(lab_owned, carrier):
+    """A dummy UPS left on low battery by a stopped test would make NUT shut the machine down at its next boot."""
+    lab_api.ssh_run("carrier", "mkdir -p /etc/nut && printf 'ups.status: OB LB\\nbattery.charge: 5\\n'"
+                    " > /etc/nut/lab-test.dev")
+    lab_api.restart("carrier")
+    try:
+        state = lab_api.ssh_run("carrier", "cat /etc/nut/lab-test.dev").stdout
+        assert "ups.status: OL" in state and "battery.charge: 100" in state
+    finally:
+        lab_api.ssh_run("carrier", "rm -f /etc/nut/lab-test.dev")
+        carrier.wait_ready()

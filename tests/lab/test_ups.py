@@ -7,9 +7,8 @@ file order; the restart of the shared lab PBX is the last one and happens once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import http.server
-import json
 import os
 import random
 import re
@@ -25,6 +24,7 @@ import yaml
 from pbxctl import lab
 from pbxctl.compile import compile_site
 from pbxctl.doctor.ups import power_on_checks
+from pbxctl.lab import webhooks
 from pbxctl.load import load_site
 from pbxctl.run import run_playbook
 
@@ -36,7 +36,6 @@ DEV_FILE = f"/etc/nut/{UPS}.dev"
 SHUTDOWN_SCRIPT = "/usr/local/sbin/pbxctl-test-shutdown"
 SHUTDOWN_LOG = "/var/lib/pbxctl-test/shutdown.log"
 FLAG = "/run/killpower"
-WEBHOOK_PORT = 18087
 HOSTSYNC, FINALDELAY = 15, 5  # upsmon.conf: FSD waits HOSTSYNC at most, then FINALDELAY before SHUTDOWNCMD
 
 
@@ -78,6 +77,23 @@ def test_no_wake_on_lan_fallback_is_said(tmp_path):
     checks = {c.name: c for c in power_on_checks(_load(tmp_path, data))}
     assert checks["power-on"].status == "ok"
     assert checks["wake-on-lan"].status == "warn"
+
+
+def test_the_lab_overlay_plays_the_ups_and_receives_the_webhooks():
+    """The office's USB UPS and webhook hosts don't exist in the lab: dummy-ups and the lab's receiver stand in;
+    a URL already on the lab network (a test's own receiver) is kept."""
+    from pbxctl.lab.retarget import Retarget, retarget
+
+    site = load_site(EXAMPLE / "site.yml")
+    target = Retarget(pbx_host="10.77.0.2", ssh_private_key="k", lab_network="10.77.0.0/24",
+                      webhooks="http://10.77.0.1:18180", dummy_ups=True)
+    moved = retarget(site, target)
+    assert (moved.ups.driver, moved.ups.port) == ("dummy-ups", "office-ups.dev")
+    assert moved.ups.shutdown == site.ups.shutdown and site.ups.driver == "usbhid-ups"
+    assert moved.cdr.webhook.url == "http://10.77.0.1:18180/cdr"
+    assert moved.security.alerts.webhook == "http://10.77.0.1:18180/alerts"
+    site.security.alerts.webhook = "http://10.77.0.1:9999/mine"
+    assert retarget(site, target).security.alerts.webhook == "http://10.77.0.1:9999/mine"
 
 
 # ---------------------------------------------------------------------------------------------------- lab
@@ -134,25 +150,24 @@ def rearm() -> None:
     time.sleep(6)  # one upsmon poll (POLLFREQ 5) so it has seen OL before the next change
 
 
-class Webhook(http.server.BaseHTTPRequestHandler):
-    events: list[dict] = []
+class LabAlerts:
+    """The UPS events the lab's webhook receiver got since the last clear(): the lab overlay points the site's
+    alert webhook at it, as a real office's alert endpoint would receive them."""
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Webhook.events.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
+    def __init__(self) -> None:
+        self.since = time.time()
 
-    def log_message(self, *args):
-        pass
+    def clear(self) -> None:
+        self.since = time.time()
+
+    def __iter__(self):
+        return iter([r["body"] for r in webhooks.received("/alerts")
+                     if r["time"] >= self.since and isinstance(r["body"], dict)])
 
 
 @pytest.fixture(scope="module")
 def webhook():
-    server = http.server.ThreadingHTTPServer((lab.HOST_ADDRESS, WEBHOOK_PORT), Webhook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield Webhook.events
-    server.shutdown()
+    return LabAlerts()
 
 
 @pytest.fixture(scope="module")
@@ -172,10 +187,11 @@ def site_dir(tmp_path_factory):
     return directory, target
 
 
-def apply(site_dir, ups: dict, playbook: str = "ups.yml"):
+def apply(site_dir, ups: dict, playbook: str = "ups.yml", lab_ups: bool = True):
+    """lab_ups=False: the site's own UPS driver, not the dummy-ups the lab overlay puts in its place."""
     directory, target = site_dir
+    target = target if lab_ups else dataclasses.replace(target, dummy_ups=False)
     data = _site_with(ups)
-    data["security"]["alerts"]["webhook"] = f"http://{lab.HOST_ADDRESS}:{WEBHOOK_PORT}/ups"
     (directory / "site.yml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     compiled = compile_site(directory / "site.yml", directory / "build", None, target)
     with open(compiled.out_dir / "vars.yml", "a", encoding="utf-8") as handle:
@@ -195,7 +211,7 @@ def dummy(policy: dict) -> dict:
 def test_usb_ups_site_configures_killpower_and_second_apply_changes_nothing(site_dir):
     """The example office as written (usbhid-ups, absent in the lab): delays passed, hook installed, idempotent."""
     ups = yaml.safe_load((EXAMPLE / "site.yml").read_text())["ups"]
-    apply(site_dir, ups)  # the lab has no USB UPS: the run warns and still succeeds
+    apply(site_dir, ups, lab_ups=False)  # the lab has no USB UPS: the run warns and still succeeds
     conf = pbx("cat /etc/nut/ups.conf")
     assert re.search(r"^\s*driver = usbhid-ups$", conf, re.M)
     assert re.search(r"^\s*offdelay = 60$", conf, re.M) and re.search(r"^\s*ondelay = 120$", conf, re.M)
@@ -209,7 +225,7 @@ def test_usb_ups_site_configures_killpower_and_second_apply_changes_nothing(site
     pbx("test -x /usr/lib/systemd/system-shutdown/nutshutdown")
     assert pbx("systemctl is-enabled asterisk.service nut-server.service nut-monitor.service").split() == [
         "enabled"] * 3
-    assert apply(site_dir, ups).changed == 0
+    assert apply(site_dir, ups, lab_ups=False).changed == 0
 
 
 @pytest.mark.lab
