@@ -62,8 +62,9 @@ def check_graph(root: yaml.Node) -> None:
                         "values each; write the values out instead of nesting aliases", node.start_mark)
 
 
-def nesting_problem(text: str) -> YamlLimit:
-    """Where the text nests deeper than MAX_DEPTH (read from parser events, which need no recursion)."""
+def nesting_problem(text: str | bytes) -> YamlLimit:
+    """Where the text nests deeper than MAX_DEPTH, read from the pure-Python parser's events (no recursion; libyaml
+    refuses the whole line at its own limit before giving any): the same place with or without libyaml."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
@@ -80,6 +81,10 @@ def compose(text: str | bytes, loader: type) -> yaml.Node | None:
     try:
         node = yaml.compose(text, Loader=loader)
     except RecursionError:
+        raise nesting_problem(text) from None
+    except yaml.MarkedYAMLError as error:
+        if error.problem != "exceeded maximum nesting depth":  # libyaml's own limit (1,000)
+            raise
         raise nesting_problem(text) from None
     if node is not None:
         check_graph(node)
