@@ -100,3 +100,56 @@ def test_unknown_keys_are_refused_everywhere():
         site(pbx={"host": "x", "sip_prot": 1})
     with pytest.raises(ValidationError, match="extra"):
         site(ups={"shutdown": {"when": "low_battery", "delay": 3}})
+
+
+def _problems(**sections) -> dict[str, str]:
+    from pbxctl.site.checks import cross_check
+
+    return {p.dotted: p.message for p in cross_check(site(**sections))}
+
+
+def _ivr(name: str, on_timeout: str) -> dict:
+    return {"name": name, "prompt": "beep", "options": [{"digit": "1", "target": "hangup"}], "on_timeout": on_timeout}
+
+
+def test_an_ivr_timeout_cycle_is_reported_once_where_it_closes():
+    # a → b → c → b: the caller who presses nothing ends up going round b and c
+    problems = _problems(ivrs=[_ivr("a", "ivr:b"), _ivr("b", "ivr:c"), _ivr("c", "ivr:b")])
+    assert list(problems) == ["ivrs[1].on_timeout"] and "b → c → b" in problems["ivrs[1].on_timeout"]
+    assert _problems(ivrs=[_ivr("a", "ivr:b"), _ivr("b", "hangup")]) == {}
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("+7XXXXXXXXXX", None), ("+7495XXXXXXX", None), ("+7XXXXXXXXX", "+7XXXXXXXXXX"),
+    ("+7495XXXXXX", "+7495XXXXXXX"), ("+1XXXXXXXXX", "+1XXXXXXXXXX"), ("+1XXXXXXXXXX", None),
+    ("+49XXXXXXXX", None), ("+375XXXXXXXXX", None), ("+X.", None), ("+XXXXXXXXXXX", None),
+])
+def test_fixed_patterns_have_a_length_numbers_there_have(pattern, problem):
+    from pbxctl.site.checks import e164_pattern_problem
+
+    found = e164_pattern_problem(pattern)
+    assert (found is None) == (problem is None), found
+    assert problem is None or found.endswith(problem)
+
+
+def test_the_rtp_range_holds_every_call_leg():
+    trunk = {"name": "city", "type": "sip_register", "host": "sip.example", "username": "u", "channels": 30}
+    extensions = [{"number": str(100 + i), "name": f"E{i}"} for i in range(20)]
+    # 30 channels + 20 extensions = 50 legs, 2 ports each: 100 ports
+    assert _problems(pbx={"host": "192.0.2.10", "rtp_ports": {"start": 10000, "end": 10099}}, trunks=[trunk],
+                     extensions=extensions) == {}
+    problem = _problems(pbx={"host": "192.0.2.10", "rtp_ports": {"start": 10000, "end": 10098}}, trunks=[trunk],
+                        extensions=extensions)
+    assert "set end to at least 10099" in problem["pbx.rtp_ports.end"]
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ({"pbx": {"host": "192.0.2.10", "flavour": "freepbx"}}, "not supported yet"),
+    ({"pbx": {"host": "192.0.2.10", "codecs": ["opus", "g729"]}}, "no translator"),
+    ({"pbx": {"host": "192.0.2.10", "sip_port": 15060}}, "inside rtp_ports"),
+    ({"extensions": [{"number": "100", "name": "A", "mobile": "+79161234567"}]}, "not supported yet"),
+    ({"security": {"blocked_prefixes": ["+882XX"]}}, r"write \+882 "),
+])
+def test_settings_nothing_would_apply_are_refused(section, message):
+    with pytest.raises(ValidationError, match=message):
+        site(**section)
