@@ -10,31 +10,23 @@ REFUSED = ["/", "/var", "/var/spool", "/var/spool/asterisk", "/var/spool/asteris
 TAKEN = ["/var/spool/asterisk/monitor", "/srv/recordings", "/var/lib/pbxctl/recordings", "/data/calls/2026"]
 
 
-@pytest.mark.parametrize("path", REFUSED)
-def test_refused(path):
-    with pytest.raises(ValueError):
-        _check_data_directory(path)
-
-
-@pytest.mark.parametrize("path", TAKEN)
-def test_taken(path):
-    assert _check_data_directory(path) == path
-
-
 # files of the site repository: IVR prompt files, the router's CA and known_hosts (copied or read by pbxctl)
 REPO_REFUSED = ["/etc/shadow.wav", "../secrets.yml", "prompts/../../x.wav", ""]
 REPO_TAKEN = ["prompts/welcome.wav", "router-ca.pem", "keys/known_hosts"]
+CHECKS = {"pbx directory": _check_data_directory, "site repository file": _check_repo_path}
+REFUSALS = [("pbx directory", p) for p in REFUSED] + [("site repository file", p) for p in REPO_REFUSED]
+TAKINGS = [("pbx directory", p) for p in TAKEN] + [("site repository file", p) for p in REPO_TAKEN]
 
 
-@pytest.mark.parametrize("path", REPO_REFUSED)
-def test_repo_path_refused(path):
+@pytest.mark.parametrize(("kind", "path"), REFUSALS)
+def test_refused(kind, path):
     with pytest.raises(ValueError):
-        _check_repo_path(path)
+        CHECKS[kind](path)
 
 
-@pytest.mark.parametrize("path", REPO_TAKEN)
-def test_repo_path_taken(path):
-    assert _check_repo_path(path) == path
+@pytest.mark.parametrize(("kind", "path"), TAKINGS)
+def test_taken(kind, path):
+    assert CHECKS[kind](path) == path
 
 
 @pytest.mark.parametrize("prompt", ["beep", "custom/warehouses-choose-region", "prompts/welcome.wav"])
