@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from .base import DisplayName, ExtensionNumber, KeyProblem, Model
 from .catalogue import MODELS
+from .urls import FirmwareUrl
 
 MAC_RE = re.compile(r"^[0-9a-f]{12}$")
 
@@ -108,7 +109,7 @@ class Provisioning(Model):
                                               "must stay on: they carry its SIP password")
     resync_minutes: int = Field(60, ge=5, le=10080, description="how often phones fetch their configuration again")
     ntp_server: str | None = Field(None, description="defaults to the PBX address")
-    firmware_url: str | None = Field(None,
+    firmware_url: FirmwareUrl | None = Field(None,
                                      description="where phones fetch firmware from (none: firmware is left alone)")
     eltex_option43: bool = Field(False, description="hand Eltex devices their file by DHCP option 43 (experimental: "
                                                     "Eltex's archive layout is not verified, see the README)")

@@ -32,6 +32,19 @@ def _check_plain_url(value: str) -> str:
     return value
 
 
+def _check_firmware_url(value: str) -> str:
+    # phones fetch firmware over HTTP(S) or TFTP; the URL is written into their files and kept in git
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "tftp") or not parts.hostname:
+        raise ValueError(f"'{value}' is not an http(s) or tftp URL")
+    if "@" in parts.netloc:
+        raise ValueError("the URL carries a login (user:password@): site.yml is plain text and phones show it; serve "
+                         "firmware without a login")
+    return value
+
+
+FirmwareUrl = Annotated[str, AfterValidator(_check_firmware_url),
+                        Field(description="http(s) or tftp URL without a login")]
 PlainUrl = Annotated[str, AfterValidator(_check_plain_url),
                      Field(description="http(s) URL without credentials (they go to secrets.yml, see `auth`)")]
 
