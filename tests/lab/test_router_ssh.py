@@ -18,7 +18,7 @@ pytestmark = pytest.mark.lab
 def router_site(address: str, known_hosts: str) -> Site:
     return Site.model_validate({
         "site": {"name": "router-ssh"}, "pbx": {"host": "192.0.2.10"},
-        "router": {"host": address, "access": "ssh", "username": "pbxctl-probe", "upload_kbps": 1000,
+        "router": {"host": address, "username": "pbxctl-probe", "upload_kbps": 1000,
                    "download_kbps": 1000, "known_hosts": known_hosts},
     })
 
