@@ -268,7 +268,8 @@ def _ivrs(site: Site) -> Iterator[Problem]:
         for option_index, option in enumerate(ivr.options):
             if option.digit in first:
                 yield Problem(("ivrs", index, "options", option_index, "digit"),
-                              f"digit '{option.digit}' is already options[{first[option.digit]}]")
+                              f"digit '{option.digit}' is already options[{first[option.digit]}], which "
+                              "callers would always reach: give each key one target")
             first.setdefault(option.digit, option_index)
     # a caller who presses nothing follows on_timeout: a chain of IVRs that comes back never ends the call
     after = {ivr.name: target_ref(ivr.on_timeout) for ivr in site.ivrs if target_kind(ivr.on_timeout) == "ivr"}

@@ -57,7 +57,8 @@ class Pbx(Model):
         if self.rtp_ports.start <= self.sip_port <= self.rtp_ports.end:
             # the firewall opens the RTP range to everyone: SIP inside it would be open to everyone too
             raise KeyProblem("sip_port", f"sip_port {self.sip_port} is inside rtp_ports ({self.rtp_ports.start}-"
-                             f"{self.rtp_ports.end}), which the firewall opens to everyone; move one of them")
+                             f"{self.rtp_ports.end}), which the firewall opens to everyone; keep SIP outside it (5060 "
+                             "is the usual port)")
         if not set(self.codecs) & set(TRANSCODED):
             raise KeyProblem("codecs", f"list one of {', '.join(TRANSCODED)} too: Asterisk here has no translator "
                              f"for {', '.join(self.codecs)}, so a call between devices without it would fail")
