@@ -157,7 +157,9 @@ def _coercion(value: object, raw: str | None) -> str | None:
         return (f"YAML reads {raw} as {str(value).lower()}: quote it (\"{raw}\")"
                 if raw.lower() in _YAML11_BOOLS else None)
     if ":" in raw:
-        return f"{raw} unquoted is read as a number (YAML 1.1 base 60: {value}): write \"{raw}\""
+        # a time of day is HH:MM: 9:00 quoted would be the next error, so the advice pads it
+        written = f"0{raw}" if re.fullmatch(r"\d:\d\d", raw) else raw
+        return f"{raw} unquoted is read as a number (YAML 1.1 base 60: {value}): write \"{written}\""
     if raw != str(value):
         return f"YAML reads {raw} as the number {value}: quote it (\"{raw}\")"
     return f"expected text, got the number {value}: quote it (\"{raw}\")"
