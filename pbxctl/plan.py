@@ -43,6 +43,11 @@ def masked(text: str, secrets: list[str]) -> str:
     return text
 
 
+def failure_lines(result: RunResult, secrets: list[str]) -> list[str]:
+    """Each failed task as it is told in every output mode: host, task and its (masked) error."""
+    return [f"failed: {f['host']}: {f['task']}: {masked(f['message'], secrets)}" for f in result.failures]
+
+
 def diff_lines(diff: dict) -> list[str]:
     if "before" in diff and "after" in diff and isinstance(diff["before"], str):
         return list(difflib.unified_diff(diff["before"].splitlines(), diff["after"].splitlines(),
@@ -70,9 +75,8 @@ def planned_changes(result: RunResult, secrets: list[str]) -> list[dict]:
 
 def print_plan(result: RunResult, console: Console, secrets: list[str] | None = None) -> None:
     secrets = secrets or []
-    for failure in result.failures:
-        console.print(f"[red]failed: {failure['host']}: {escape(failure['task'])}: "
-                      f"{escape(masked(failure['message'], secrets))}[/]")
+    for line in failure_lines(result, secrets):
+        console.print(f"[red]{escape(line)}[/]")
     for notice in result.notices:
         console.print(f"[yellow]! {notice['host']}: {escape(notice['message'])}[/]")
     changes = planned_changes(result, secrets)

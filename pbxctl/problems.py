@@ -26,9 +26,11 @@ class UserError(Exception):
 
     exit_code = SITE_INVALID
 
-    def __init__(self, lines: list[str]):
+    def __init__(self, lines: list[str], exit_code: int | None = None):
         super().__init__("\n".join(lines))
         self.lines = lines
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 class SiteInvalid(UserError):

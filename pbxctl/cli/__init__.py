@@ -94,9 +94,7 @@ def _root(show_version: Annotated[bool, typer.Option("--version", help="print th
 
 
 def fail(lines: list[str], code: int = exit_codes.SITE_INVALID) -> None:
-    error = UserError(lines)
-    error.exit_code = code
-    raise error
+    raise UserError(lines, code)
 
 
 def warn_plain_secrets(site: Path) -> None:
@@ -189,11 +187,10 @@ def _document(command: str, site: Path, result, code: int, changes: list[dict] |
 
 
 def _failures(result, secrets: list[str]) -> None:
-    from ..plan import masked
+    from ..plan import failure_lines
 
-    for failure in result.failures:
-        err.print(f"[red]failed: {escape(failure['host'])}: {escape(failure['task'])}: "
-                  f"{escape(masked(failure['message'], secrets))}[/]")
+    for line in failure_lines(result, secrets):
+        err.print(f"[red]{escape(line)}[/]")
     if result.returncode != 0 and not result.failures:
         err.print(f"[red]ansible-playbook stopped (exit {result.returncode}) before any task failed; "
                   "its output is above[/]")

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ..exit_codes import OK, TASK_FAILED
 from ..output import err, out
@@ -64,11 +65,12 @@ def resync(site: Annotated[Path, typer.Argument(help="the site file (inventories
                "--vault-password-file", help="for a vault-encrypted secrets.yml; or set PBXCTL_VAULT_PASSWORD_FILE",
                exists=True, dir_okay=False)] = None) -> None:
     """Make phones fetch their files again now: a SIP NOTIFY (check-sync/resync) sent by the site's Asterisk."""
+    from ..plan import failure_lines
     from ..resync import resync as run_resync
 
     result = run_resync(site, mac, lab, vault_password_file)
-    for failure in result.failures:
-        err.print(f"[red]failed: {failure['host']}: {failure['task']}: {failure['message']}[/red]", soft_wrap=True)
+    for line in failure_lines(result, []):
+        err.print(f"[red]{escape(line)}[/red]", soft_wrap=True)
     if result.not_registered:
         err.print(f"[yellow]not registered now, no NOTIFY sent: {', '.join(result.not_registered)}[/yellow]",
                   soft_wrap=True)

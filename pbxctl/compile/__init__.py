@@ -12,13 +12,14 @@ from ..phones.render import write_phones
 from ..problems import SiteInvalid
 from ..secrets import Secrets, fill_generated, missing_external, read_secrets, vault_password_file, write_secrets
 from ..site import Site
+from . import contracts
 from .frozen import refuse
 from .inventory import inventory
 from .overlay import Overlay
 from .pbx import pbx_vars
 from .project import write_project
 from .secret_vars import role_secrets
-from .services import provisioning_vars, router_vars, security_vars, ups_vars
+from .services import phone_file_vars, provisioning_vars, router_vars, security_vars, ups_vars
 
 __all__ = ["Compiled", "Overlay", "compile_site", "load_with_secrets", "site_vars"]
 
@@ -32,13 +33,8 @@ class Compiled:
 
 
 def site_vars(site: Site) -> dict:
-    info = site.site
+    """Every role's variables (vars.yml): each role's own prefix, values others own copied in."""
     return {
-        "site__name": info.name,
-        "site__timezone": info.timezone,
-        "site__language": info.language,
-        "site__country": info.country,
-        "site__apt_proxy": str(info.apt_proxy) if info.apt_proxy else None,
         **pbx_vars(site),
         **provisioning_vars(site),
         **router_vars(site),
@@ -121,20 +117,21 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
     out = out_dir or Path("build") / (site.site.name + (f"-{overlay.suffix}" if overlay else ""))
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)  # the build holds the site's secrets and the vault password's path
+    phones = write_phones(site, secrets, out / "phones")
+    shipped = phone_file_vars(site, out / "phones", phones)  # the role ships exactly what was rendered
+    # files the site repo ships (IVR prompts) are found beside the site file
+    plain = {**site_vars(site), **_site_files(site, site_file.resolve().parent), **shipped.plain}
+    secret = {**role_secrets(site, secrets), **shipped.secret}
+    contracts.check({**plain, **secret})  # what each role is given is what its contract declares
     files = [
         _dump(out / "inventory.yml", inventory(site, overlay.pbx_host_vars() if overlay else {})),
-        # files the site repo ships (IVR prompts) are found beside the site file
-        _dump(out / "vars.yml", {**site_vars(site), **_site_files(site, site_file.resolve().parent)}),
+        _dump(out / "vars.yml", plain),
     ]
     secret_file = out / "secrets.yml"
-    _dump(secret_file, role_secrets(site, secrets), 0o600)
+    _dump(secret_file, secret, 0o600)
     if password_file:
-        write_secrets(secret_file, Secrets(role_secrets(site, secrets)), password_file)
+        write_secrets(secret_file, Secrets(secret), password_file)
     files.append(secret_file)
-    files += _phone_files(site, secrets, out / "phones")
+    files += phones
     files += write_project(out, password_file)
     return Compiled(site, out, files, password_file)
-
-
-def _phone_files(site: Site, secrets: Secrets, out: Path) -> list[Path]:
-    return write_phones(site, secrets, out)

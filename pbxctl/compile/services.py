@@ -1,5 +1,9 @@
 """Variables of the provisioning, routeros, nut and security roles."""
 
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
 from .. import resolve
 from ..phones.render import tftp_names
 from ..router import config as router_config
@@ -17,8 +21,30 @@ def provisioning_vars(site: Site) -> dict:
         # what tftpd's own directory holds: the model-level files and the CA certificate, nothing with a secret
         "provisioning__tftp_files": tftp_names(site),
         "provisioning__phone_networks": resolve.phone_networks(site),
-        "provisioning__macs": [p.mac for p in site.phones],
     }
+
+
+@dataclass
+class Shipped:
+    plain: dict  # vars.yml
+    secret: dict  # secrets.yml
+
+
+def phone_file_vars(site: Site, phone_dir: Path, files: list[Path]) -> Shipped:
+    """What the provisioning role ships: each rendered file (and whose login guards it), its directories, and
+    each file's SHA-1 (the checksum Ansible's find gives) so the role copies only what differs. The checksums go
+    to secrets.yml: the files carry SIP secrets."""
+    names = sorted(str(path.relative_to(phone_dir)) for path in files)
+    macs = [p.mac for p in site.phones]
+    return Shipped(
+        plain={
+            "provisioning__files": [{"path": name, "owner": next((m for m in macs if m in name.lower()), "")}
+                                    for name in names],
+            "provisioning__dirs": sorted({str(PurePosixPath(name).parent) for name in names} - {"."}),
+        },
+        secret={"provisioning__checksums": {name: hashlib.sha1((phone_dir / name).read_bytes()).hexdigest()
+                                            for name in names}},
+    )
 
 
 def router_vars(site: Site) -> dict:

@@ -40,7 +40,8 @@ def test_validate_compile_render_from_a_temporary_directory(installed: Installed
     assert stat.S_IMODE(build.stat().st_mode) == 0o700
     assert stat.S_IMODE((build / "secrets.yml").stat().st_mode) == 0o600
     # the variables are the inventory's group vars, and the build knows where it is
-    assert yaml.safe_load((build / "group_vars" / "all" / "vars.yml").read_text())["site__name"] == "wheel-office"
+    group_vars = yaml.safe_load((build / "group_vars" / "all" / "vars.yml").read_text())
+    assert group_vars["security__site_name"] == "wheel-office"
     assert "pbxctl_build_dir" in (build / "group_vars" / "all" / "build.yml").read_text()
     run = installed.run("pbxctl", "phones", "render", "site.yml", "-o", "tftp", cwd=site_dir)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -57,7 +58,7 @@ def test_the_build_is_an_ansible_project(installed: Installed, site_dir: Path):
     run = installed.run("ansible-inventory", "--host", "wheel-office-pbx", cwd=build)
     assert run.returncode == 0, run.stderr
     host = json.loads(run.stdout)
-    assert host["site__name"] == "wheel-office" and host["ansible_host"] == "192.0.2.10"
+    assert host["security__site_name"] == "wheel-office" and host["ansible_host"] == "192.0.2.10"
     assert "asterisk__extension_secrets" in host, "secrets.yml is a group_vars file too"
     # ansible-runner's private data dir: project/ holds the playbooks and ansible.cfg
     assert (build / "project" / "site.yml").is_file() and (build / "project" / "ansible.cfg").is_file()

@@ -42,7 +42,7 @@ def test_every_role_with_tasks_has_a_spec_for_main():
 @pytest.mark.parametrize("role", argspecs.roles())
 def test_what_compile_produces_passes_the_role_validation(role, compiled):
     """What Ansible does at role start: the role's variables (defaults, then vars.yml and secrets.yml), templated."""
-    outputs, _, _ = compiled
+    outputs, _ = compiled
     options = _options(role)
     defaults = {name: value for name, (value, _) in argspecs.role_defaults(role).items()}
     env = NativeEnvironment()
@@ -57,7 +57,7 @@ def test_what_compile_produces_passes_the_role_validation(role, compiled):
 def test_a_wrong_type_is_caught():
     options = _options("provisioning")
     result = ArgumentSpecValidator(options).validate({"provisioning__protocols": "tftp", "provisioning__https_port":
-                                                      "eighty", "provisioning__macs": [], "provisioning__server": "x",
+                                                      "eighty", "provisioning__server": "x",
                                                       "provisioning__tftp_files": []})
     assert any("provisioning__https_port" in m for m in result.error_messages)
 
@@ -110,3 +110,51 @@ def test_generated_files_pass_yamllint():
     lint = Path(sys.executable).with_name("yamllint")
     run = subprocess.run([str(lint), "-f", "parsable", *files], cwd=argspecs.ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
+
+
+def _asterisk_share(outputs: list[dict]) -> dict:
+    """The asterisk variables of the example that has a GSM trunk and routes through it."""
+    output = next(o for o in outputs if any(t["type"] == "gsm_dongle" for t in o["asterisk__trunks"]))
+    return {k: v for k, v in output.items() if k.startswith("asterisk__")}
+
+
+def _mutated(share: dict, change) -> dict:
+    import copy
+
+    data = copy.deepcopy(share)
+    change(data)
+    return data
+
+
+NESTED_MISTAKES = {
+    "a GSM trunk's driver misspelt": lambda d: next(t for t in d["asterisk__trunks"]
+                                                    if t["type"] == "gsm_dongle").update(driver="chan_quetcel"),
+    "a route leg's channel technology unknown": lambda d: d["asterisk__outbound_routes"][0]["legs"][0].update(
+        technology="SIP"),
+    "a key no contract declares, inside an item": lambda d: d["asterisk__trunks"][0].update(technolgy="PJSIP"),
+    "a trunk's channel count as text": lambda d: d["asterisk__trunks"][0].update(channels="many"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(NESTED_MISTAKES))
+def test_nested_types_catch_what_dict_hid(mistake, compiled):
+    """Inside lists of items, both the role's spec (Ansible, at role start) and compile's contract refuse it."""
+    from pydantic import ValidationError
+
+    from pbxctl.compile import contracts
+
+    share = _asterisk_share(compiled[0])
+    assert not ArgumentSpecValidator(_options("asterisk")).validate(share).error_messages
+    wrong = _mutated(share, NESTED_MISTAKES[mistake])
+    assert ArgumentSpecValidator(_options("asterisk")).validate(wrong).error_messages, mistake
+    with pytest.raises(ValidationError):
+        contracts.check(wrong)
+
+
+def test_a_variable_no_contract_declares_is_refused_by_compile():
+    from pydantic import ValidationError
+
+    from pbxctl.compile import contracts
+
+    with pytest.raises(ValidationError, match="nut__surprise"):
+        contracts.ROLES["nut"].model_validate({"nut__enabled": False, "nut__surprise": 1})

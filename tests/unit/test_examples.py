@@ -44,7 +44,7 @@ def test_example_compiles_after_secrets_set(site_file, tmp_path, runner):
     result = runner.invoke(app, ["compile", str(copy), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     variables = yaml.safe_load((tmp_path / "out" / "vars.yml").read_text())
-    assert variables["site__name"] == site.site.name
+    assert variables["security__site_name"] == site.site.name
     assert len(variables["asterisk__extensions"]) == len(site.extensions)
     assert [t["name"] for t in variables["asterisk__trunks"]] == [t.name for t in site.trunks]
 

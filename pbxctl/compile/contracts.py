@@ -1,0 +1,343 @@
+"""The contract between compile and each role: one pydantic model per role's variables, nested types included.
+
+Compile validates every role's variables against its model (a key no model declares, or a value of the wrong
+type, is a bug in compile, raised at once); pbxctl.argspecs writes each role's meta/argument_specs.yml from the
+same model, so Ansible checks the same contract when the role starts. Items that are a site object as the site
+file has it, plus what compile adds, extend the site model's own class: one definition of each field.
+"""
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..numbers import NumberFormat
+from ..site.extensions import Extension
+from ..site.router import Router
+from ..site.routing import Cdr, CrmLookup, InboundRoute, Ivr, IvrOption, OutboundRoute, Queue, Recording, RingGroup
+from ..site.security import Alerts, Fail2ban
+from ..site.trunks import GsmDongleTrunk, SipIpTrunk, SipRegisterTrunk
+from ..site.ups import Ups
+
+
+def secret(description: str) -> dict:
+    """A field carrying a secret: compiled into secrets.yml, no_log in the argument spec."""
+    return {"description": description, "json_schema_extra": {"no_log": True}}
+
+
+class Vars(BaseModel):
+    """Compiled variables: nothing a model does not declare."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Role(Vars):
+    """A role's variables; ROLE is its name, the prefix of every field."""
+
+    ROLE: ClassVar[str] = ""
+
+
+# --- asterisk ---------------------------------------------------------------------------------------------------
+
+class CountryPlan(Vars):
+    code: str = Field(description="the calling code, without +")
+    region: str = Field(description="ISO region")
+    international_prefix: str
+    international_prefixes: list[str]
+    trunk_prefix: str
+    trunk_prefixes: list[str]
+    nsn_length: int = Field(description="digits of a national significant number")
+    national_lengths: list[int]
+
+
+class RegionRange(Vars):
+    region: str
+    leading: list[str]
+    valid: list[str]
+
+
+class NumberRange(Vars):
+    code: str
+    regions: list[RegionRange]
+
+
+class RegisterTrunkVars(SipRegisterTrunk):
+    networks: list[str] = Field(description="where the trunk's requests may come from (compiled)")
+
+
+class IpTrunkVars(SipIpTrunk):
+    networks: list[str] = Field(description="where the trunk's requests may come from (compiled)")
+
+
+TrunkVars = Annotated[RegisterTrunkVars | IpTrunkVars | GsmDongleTrunk, Field(discriminator="type")]
+
+
+class Leg(Vars):
+    trunk: str
+    type: Literal["sip_register", "sip_ip", "gsm_dongle"]
+    technology: Literal["PJSIP", "Dongle", "Quectel"] = Field(description="the channel technology Dial() uses")
+    format: NumberFormat
+    caller_id: str | None = None
+    channels: int
+
+
+class OutboundRouteVars(OutboundRoute):
+    dial_patterns: list[str] = Field(description="strict Asterisk patterns of the route's E.164 patterns")
+    allowed_regions: list[str]
+    legs: list[Leg] = Field(description="the route's trunks, in order, as Dial() reaches them")
+
+
+class OutboundSet(Vars):
+    name: str
+    routes: list[str]
+    extensions: list[str]
+
+
+class TimeRangeVars(Vars):
+    time: str = Field(description="GotoIfTime's inclusive minute range, HH:MM-HH:MM")
+    days: str = Field(description="'&'-joined days")
+
+
+class ScheduleVars(Vars):
+    name: str
+    timezone: str
+    ranges: list[TimeRangeVars]
+    holidays: list[str]
+
+
+class InboundRouteVars(InboundRoute):
+    target_call: str = Field(description="the dialplan step to the target")
+    fallback_call: str | None = None
+    after_hours_call: str | None = None
+
+
+class IvrOptionVars(IvrOption):
+    call: str = Field(description="the dialplan step to the option's target")
+
+
+class IvrVars(Ivr):
+    options: list[IvrOptionVars]
+    sound: str = Field(description="the sound Asterisk plays (a shipped file under pbxctl/)")
+    on_timeout_call: str
+    on_invalid_call: str
+
+
+class SoundFile(Vars):
+    src: str = Field(description="relative to the site file")
+    dest: str
+
+
+class RingGroupVars(RingGroup):
+    steps: list[str] = Field(description="the Dial() resources tried in turn")
+    overflow_call: str | None = None
+
+
+class QueueVars(Queue):
+    overflow_call: str | None = None
+
+
+class CdrVars(Cdr):
+    recording_base_url: str
+
+
+class RecordingVars(Recording):
+    path: str
+
+
+class Tls(Vars):
+    ca_cert: str
+    cert: str
+    key: str
+
+
+class ExtensionSecret(Vars):
+    username: str
+    password: str
+    voicemail_pin: str
+
+
+class IntegrationAuth(Vars):
+    header: str | None = None
+    query: str | None = None
+    token: str | None = None
+
+
+class AsteriskVars(Role):
+    ROLE: ClassVar[str] = "asterisk"
+
+    asterisk__flavour: Literal["asterisk", "freepbx"]
+    asterisk__address: str = Field(description="where phones, trunks and the router reach the PBX")
+    asterisk__sip_port: int
+    asterisk__local_networks: list[str]
+    asterisk__public_address: str | None = None
+    asterisk__rtp_start: int
+    asterisk__rtp_end: int
+    asterisk__codecs: list[str]
+    asterisk__country: CountryPlan
+    asterisk__number_ranges: list[NumberRange]
+    asterisk__extensions: list[Extension]
+    asterisk__trunks: list[TrunkVars]
+    asterisk__schedules: list[ScheduleVars]
+    asterisk__inbound_routes: list[InboundRouteVars]
+    asterisk__ivrs: list[IvrVars]
+    asterisk__sound_files: list[SoundFile]
+    asterisk__ring_groups: list[RingGroupVars]
+    asterisk__queues: list[QueueVars]
+    asterisk__outbound_routes: list[OutboundRouteVars]
+    asterisk__outbound_sets: list[OutboundSet]
+    asterisk__dongles: list[GsmDongleTrunk]
+    asterisk__recording: RecordingVars
+    asterisk__recordings_http_port: int
+    asterisk__cdr: CdrVars
+    asterisk__crm: CrmLookup | None = None
+    asterisk__site_dir: str = Field(description="the site file's directory on the control node (IVR prompts)")
+    # copies of values other roles own: each role reads only its own prefix
+    asterisk__language: str
+    asterisk__timezone: str
+    asterisk__apt_proxy: str | None = None
+    asterisk__max_outbound_calls: int
+    asterisk__international_hours: str | None = None
+    asterisk__alerts: Alerts
+    asterisk__blocked_prefixes: list[str]
+    asterisk__sip_allowed_networks: list[str]
+    # secrets
+    asterisk__extension_secrets: dict[str, ExtensionSecret] = Field(**secret("SIP logins and voicemail PINs"))
+    asterisk__trunk_secrets: dict[str, str] = Field(**secret("each provider's password"))
+    asterisk__trunk_endpoints: dict[str, str] = Field(**secret("trunk endpoint names with their random part"))
+    asterisk__integration_auth: dict[str, IntegrationAuth] = Field(**secret("tokens of the CRM and CDR webhook"))
+    asterisk__recordings_http_password: str = Field(**secret("the recordings' HTTP login"))
+    asterisk__recordings_tls: Tls = Field(**secret("the HTTPS key and certificate"))
+
+
+# --- provisioning -----------------------------------------------------------------------------------------------
+
+class PhoneFile(Vars):
+    path: str = Field(description="relative to the served directory")
+    owner: str = Field(description="the MAC whose login alone may fetch it; empty for a model-level file")
+
+
+class ProvisioningVars(Role):
+    ROLE: ClassVar[str] = "provisioning"
+
+    provisioning__protocols: list[Literal["tftp", "https"]]
+    provisioning__server: str
+    provisioning__https_port: int
+    provisioning__tftp_files: list[str] = Field(description="what TFTP serves: model-level files and the CA")
+    provisioning__phone_networks: list[str]
+    provisioning__files: list[PhoneFile] = Field(description="every file pbxctl rendered, as it is served")
+    provisioning__dirs: list[str] = Field(description="the directories those files sit in")
+    provisioning__checksums: dict[str, str] = Field(**secret("SHA-1 of each rendered file, by path"))
+    provisioning__http_passwords: dict[str, str] = Field(**secret("each device's HTTP login, by MAC"))
+    provisioning__tls: Tls = Field(**secret("the HTTPS key and certificate"))
+
+
+# --- routeros ---------------------------------------------------------------------------------------------------
+
+class Section(Vars):
+    path: str = Field(description="the API path, e.g. ip firewall filter")
+    order: bool = Field(description="whether the entries' order matters")
+    data: list[dict] = Field(description="the entries pbxctl owns there, as RouterOS prints them")
+
+
+class Setting(Vars):
+    path: str
+    find: dict = Field(description="which entry (not pbxctl's) is changed")
+    values: dict
+
+
+class _RouterosCompiled(Role):
+    ROLE: ClassVar[str] = "routeros"
+
+    routeros__enabled: bool
+    routeros__api_port: int | None = None
+    routeros__owned: str | None = Field(None, description="the comment prefix of every entry pbxctl owns")
+    routeros__pbx_address: str | None = None
+    routeros__pbx_mac: str | None = None
+    routeros__rtp_start: int | None = None
+    routeros__rtp_end: int | None = None
+    routeros__sip_port: int | None = None
+    routeros__trunk_hosts: list[str] | None = None
+    routeros__trunk_networks: list[str] | None = None
+    routeros__provisioning_server: str | None = None
+    routeros__provisioning_protocols: list[str] | None = None
+    routeros__voice_kbps: float | None = None
+    routeros__sections: list[Section] | None = None
+    routeros__settings: list[Setting] | None = None
+    routeros__ca_path: str | None = Field(None, description="the router's CA on the control node")
+    routeros__password: str | None = Field(None, **secret("the API user's password"))
+
+
+# and routeros__<field> for each field of the site's router section, as the site file has it (absent: no router)
+RouterosVars = create_model("RouterosVars", __base__=_RouterosCompiled, **{
+    f"routeros__{name}": (info.annotation | None, Field(None, description=info.description))
+    for name, info in Router.model_fields.items() if f"routeros__{name}" not in _RouterosCompiled.model_fields})
+
+
+# --- nut ----------------------------------------------------------------------------------------------------------
+
+class NutVars(Role):
+    ROLE: ClassVar[str] = "nut"
+
+    nut__enabled: bool
+    nut__ups: Ups | None = None
+    nut__monitor: str | None = None
+    nut__upssched: bool | None = None
+    nut__on_battery_seconds: int | None = None
+    nut__listen: list[str] | None = None
+    nut__alert_webhook: str | None = None
+    nut__site_name: str | None = None
+    nut__upsmon_password: str | None = Field(None, **secret("upsmon's login to upsd"))
+
+
+# --- security -------------------------------------------------------------------------------------------------
+
+class Service(Vars):
+    name: str
+    proto: Literal["tcp", "udp"]
+    port: int
+    from_: list[str] = Field(alias="from", description="networks the port is open to")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SipRate(Vars):
+    burst: int
+    per_second: int
+    hold: int
+    trust: int
+
+
+class SecurityVars(Role):
+    ROLE: ClassVar[str] = "security"
+
+    security__site_name: str
+    security__local_networks: list[str]
+    security__sip_allowed_networks: list[str]
+    security__admin_networks: list[str]
+    security__ssh_port: int
+    security__sip_port: int
+    security__rtp_start: int
+    security__rtp_end: int
+    security__trunk_hosts: list[str]
+    security__trunk_networks: list[str]
+    security__services: list[Service]
+    security__fail2ban: Fail2ban
+    security__sip_rate: SipRate
+    security__alerts: Alerts
+    security__alert_events: dict[str, str]
+    security__max_outbound_calls: int
+    security__international_hours: str | None = None
+    security__blocked_prefixes: list[str]
+    security__alerts_webhook_auth: IntegrationAuth = Field(**secret("the alert webhook's token"))
+
+
+ROLES: dict[str, type[Role]] = {model.ROLE: model for model in (AsteriskVars, ProvisioningVars, RouterosVars,
+                                                                   NutVars, SecurityVars)}
+
+
+def check(variables: dict) -> None:
+    """Validate every role's share of the compiled variables (vars.yml and secrets.yml together)."""
+    stray = sorted(k for k in variables if k.split("__", 1)[0] not in ROLES)
+    if stray:
+        raise ValueError(f"compiled variables of no role: {', '.join(stray)}")
+    for role, model in ROLES.items():
+        model.model_validate({k: v for k, v in variables.items() if k.startswith(f"{role}__")})
