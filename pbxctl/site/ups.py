@@ -1,10 +1,29 @@
 """The UPS (Network UPS Tools): when to shut down, how the server comes back."""
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .base import KeyProblem, Model
+
+
+def _one_line(value: str) -> str:
+    # written into ups.conf: a line break would start a setting or a section of its own
+    if any(ord(c) < 32 for c in value):
+        raise ValueError(f"{value!r} has a line break or control character, which ups.conf cannot carry")
+    return value
+
+
+def _driver_options(options: dict[str, str]) -> dict[str, str]:
+    for name, value in options.items():
+        if not re.fullmatch(r"[a-z0-9_.-]{1,40}", name):
+            raise ValueError(f"'{name}' is not a driver option name (lower-case letters, digits, '_', '.', '-')")
+        _one_line(value)
+    return options
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
 class ShutdownPolicy(Model):
@@ -28,11 +47,12 @@ class Ipmi(Model):
 
 class Ups(Model):
     name: str = Field("ups", pattern=r"^[a-z0-9_-]+$", description="NUT's name for the UPS")
-    driver: str = Field("usbhid-ups", description="NUT driver (usbhid-ups, blazer_usb, snmp-ups, dummy-ups …)")
-    port: str = Field("auto", description="the driver's port (auto for USB)")
-    description: str = Field("", description="free text NUT shows for the UPS")
-    driver_options: dict[str, str] = Field(default_factory=dict,
-                                           description="more ups.conf options for the driver, as name: value")
+    driver: str = Field("usbhid-ups", pattern=r"^[a-z0-9_-]+$",
+                        description="NUT driver (usbhid-ups, blazer_usb, snmp-ups, dummy-ups …)")
+    port: str = Field("auto", pattern=r"^[^\s\"#=]+$", description="the driver's port (auto for USB)")
+    description: OneLine = Field("", description="free text NUT shows for the UPS")
+    driver_options: Annotated[dict[str, str], AfterValidator(_driver_options)] = Field(
+        default_factory=dict, description="more ups.conf options for the driver, as name: value")
     mode: Literal["standalone", "netserver"] = Field(
         "standalone", description="standalone: only this server; netserver: other machines watch the UPS through it")
     shutdown: ShutdownPolicy = Field(default_factory=ShutdownPolicy,
