@@ -181,8 +181,10 @@ def test_first_apply_killed_at_five_points_converges(lab_owned, office, phone_fa
     lab_api.reset("pbx")
     started = time.monotonic()
     for point in FIRST_APPLY:
-        seen = run_until_killed(office.compile(), "site.yml", point)
-        print(f"\nkilled {point.name} after {len(seen)} tasks")
+        # the PBX's own points are reached sooner by its own playbook; provisioning comes after it in site.yml
+        playbook = "site.yml" if point.task.startswith("provisioning") else "pbx.yml"
+        seen = run_until_killed(office.compile(), playbook, point)
+        print(f"\nkilled {point.name} after {len(seen)} tasks of {playbook}")
     changes, seconds = converges(office.compiled, "site.yml")
     print(f"\nafter five kills: the next apply made {changes} changes in {seconds} s, the one after none "
           f"({time.monotonic() - started:.0f} s in all)")
@@ -217,7 +219,8 @@ def test_a_configuration_only_asterisk_refuses_rolls_back_to_exactly_the_previou
     """A trunk network no address parser accepts passes the checker; Asterisk refuses it on reload. The rollback
     must leave every file under /etc/asterisk as it was, and remove a file the failed run added."""
     office.compile()
-    assert run_playbook(office.compiled, "pbx.yml", quiet=True).returncode == 0
+    if pbx(f"test -e {CHECKER} && echo yes || true").strip() != "yes":  # run alone on a bare pbx
+        assert run_playbook(office.compiled, "pbx.yml", quiet=True).returncode == 0
     pbx("rm /etc/asterisk/quectel.conf")  # so the failed run adds a file, which the rollback must take away
     before = config_hashes()
     pid_before = pbx("systemctl show -p MainPID --value asterisk").strip()
@@ -239,5 +242,4 @@ def test_a_configuration_only_asterisk_refuses_rolls_back_to_exactly_the_previou
     assert pbx("systemctl show -p MainPID --value asterisk").strip() == pid_before, "the rollback restarted Asterisk"
     assert pbx("asterisk -rx 'pjsip list endpoints' | grep -c Endpoint:") == endpoints_before
     assert not pbx(f"ls {STATE}/pending 2>/dev/null || true").strip()
-    office.compile()
-    assert run_playbook(office.compiled, "pbx.yml", quiet=True).returncode == 0  # the site as written goes back
+    office.compile()  # the site as written again, for whatever runs next (the PBX runs it already)
