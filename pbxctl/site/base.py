@@ -58,7 +58,7 @@ ExtensionNumber = Annotated[str, Field(pattern=r"^[0-9]{2,6}$", description="int
 TimeOfDay = Annotated[str, AfterValidator(_check_hhmm)]
 
 
-def _plain_text(forbidden: str, what: str) -> AfterValidator:
+def plain_text(forbidden: str, what: str) -> AfterValidator:
     def check(value: str) -> str:
         bad = sorted({c for c in value if c in forbidden or ord(c) < 32})
         if bad:
@@ -70,9 +70,9 @@ def _plain_text(forbidden: str, what: str) -> AfterValidator:
 
 # Free text that ends up inside Asterisk and phone configuration: no line breaks, quotes or ';' (a comment there)
 DisplayName = Annotated[str, Field(min_length=1, max_length=60, description="shown on phones"),
-                        _plain_text('"<>;\\', "a display name")]
+                        plain_text('"<>;\\', "a display name")]
 # Words written into SIP configuration as they are: user names, hosts, sound names
-SipToken = Annotated[str, Field(min_length=1, max_length=120), _plain_text(' "<>;\\,()', "a SIP setting")]
+SipToken = Annotated[str, Field(min_length=1, max_length=120), plain_text(' "<>;\\,()', "a SIP setting")]
 
 
 def target_kind(target: str) -> str:

@@ -2,15 +2,17 @@
 
 import datetime as dt
 from ipaddress import IPv4Network
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import ExtensionNumber, KeyProblem, Model, Name, Target, TimeOfDay
+from .base import ExtensionNumber, KeyProblem, Model, Name, Target, TimeOfDay, plain_text
 from .extensions import RecordingPolicy
 from .paths import DataDirectory, Prompt
 from .urls import PlainUrl, SecretAuth
 
+# written into a Set() of the dialplan: nothing Asterisk would read as an expression, a separator or a line end
+NamePrefix = Annotated[str, Field(max_length=12), plain_text('"$[](){},;\\<>', "a caller name prefix")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -40,7 +42,7 @@ class InboundRoute(Model):
     after_hours: Target | None = Field(None, description="where calls go outside the schedule's hours")
     fallback: Target | None = Field(None, description="when nobody answers (duty manager)")
     crm_lookup: bool = Field(False, description="ask the CRM who handles this caller before routing")
-    caller_name_prefix: str | None = Field(None, max_length=12, description="shown before the caller name")
+    caller_name_prefix: NamePrefix | None = Field(None, description="shown before the caller name")
 
 
 class IvrOption(Model):
@@ -80,7 +82,8 @@ class Queue(Model):
                                description="seconds an agent's phone rings before the next one is tried")
     max_wait: int = Field(300, ge=10, le=3600, description="seconds before the caller overflows")
     overflow: Target | None = Field(None, description="where the call goes after max_wait")
-    music: str = Field("default", description="music-on-hold class callers hear while waiting")
+    music: str = Field("default", pattern=r"^[A-Za-z0-9_-]{1,40}$",
+                       description="music-on-hold class callers hear while waiting")
     recording: RecordingPolicy | None = Field(
         None, description="record the queue's calls (default: each extension's own policy)")
 
