@@ -34,7 +34,8 @@ def phone_file_vars(site: Site, phone_dir: Path, files: list[Path]) -> Shipped:
     """What the provisioning role ships: each rendered file (and whose login guards it), its directories, and
     each file's SHA-1 (the checksum Ansible's find gives) so the role copies only what differs. The checksums go
     to secrets.yml: the files carry SIP secrets."""
-    names = sorted(str(path.relative_to(phone_dir)) for path in files)
+    # in the order Jinja's sort gave them before (case-insensitive), so the nginx configuration stays as it was
+    names = sorted((str(path.relative_to(phone_dir)) for path in files), key=str.lower)
     macs = [p.mac for p in site.phones]
     return Shipped(
         plain={
