@@ -142,19 +142,11 @@ def missing_external(site: Site, secrets: Secrets) -> list[str]:
     return missing
 
 
-def tls_names(site: Site) -> list[str]:
-    """What the HTTPS servers (phone files, recordings) are reached as: the provisioning server and the PBX."""
-    names = {str(site.pbx.host), str(site.pbx.address or site.pbx.host)}
-    if site.provisioning.server:
-        names.add(str(site.provisioning.server))
-    return sorted(names)
-
-
-def tls_server(site: Site, secrets: Secrets) -> dict:
-    """The site CA's certificate and the HTTPS server's key and certificate for the site's addresses now."""
+def tls_server(secrets: Secrets, names: list[str]) -> dict:
+    """The site CA's certificate and the HTTPS server's key and certificate for these names (resolve.tls_names)."""
     ca_cert, ca_key = secrets.get("tls", "ca", "cert"), secrets.get("tls", "ca", "key")
     key = secrets.get("tls", "server", "key")
-    return {"ca_cert": ca_cert, "key": key, "cert": pki.server_cert(ca_cert, ca_key, key, tls_names(site))}
+    return {"ca_cert": ca_cert, "key": key, "cert": pki.server_cert(ca_cert, ca_key, key, names)}
 
 
 def integrations_with_auth(site: Site) -> dict:

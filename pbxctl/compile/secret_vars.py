@@ -1,5 +1,6 @@
 """The secrets each role needs, kept apart from vars.yml so that file can be read and diffed freely."""
 
+from ..resolve import tls_names
 from ..secrets import Secrets, integrations_with_auth, tls_server
 from ..site import Site
 
@@ -11,7 +12,7 @@ def _integration_auth(site: Site, secrets: Secrets) -> dict:
 
 
 def role_secrets(site: Site, secrets: Secrets) -> dict:
-    tls = tls_server(site, secrets)
+    tls = tls_server(secrets, tls_names(site))
     integrations = _integration_auth(site, secrets)
     return {
         "asterisk__extension_secrets": {

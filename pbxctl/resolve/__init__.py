@@ -37,6 +37,11 @@ def first_fetch_base(site: Site) -> str:
     return f"tftp://{provisioning_server(site)}"
 
 
+def tls_names(site: Site) -> list[str]:
+    """What the HTTPS servers (phone files, recordings) are reached as: the provisioning server and the PBX."""
+    return sorted({str(site.pbx.host), pbx_address(site), provisioning_server(site)})
+
+
 def router_api_port(site: Site) -> int | None:
     router = site.router
     if router is None:
