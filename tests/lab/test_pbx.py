@@ -144,7 +144,7 @@ def test_plan_shows_a_one_line_change_and_applies_nothing_then_apply_reloads_kee
     ops = next(g for g in site["ring_groups"] if g["name"] == "ops")
     ops["ring_time"] = 21
     office.site_file.write_text(yaml.safe_dump(site, sort_keys=False, allow_unicode=True))
-    live_before = pbx("cat /etc/asterisk/extensions.conf")
+    live_before = pbx("cat /etc/asterisk/extensions_targets.conf")  # ring groups are call targets
 
     plan = office.apply(check=True)
     assert plan.returncode == 0, plan.failures
@@ -153,11 +153,11 @@ def test_plan_shows_a_one_line_change_and_applies_nothing_then_apply_reloads_kee
     console = Console(record=True, width=200)
     print_plan(plan, console)
     shown = console.export_text()
-    assert "extensions.conf" in shown
+    assert "extensions_targets.conf" in shown
     changed_lines = [line.strip() for line in shown.splitlines() if line.strip().startswith(("+", "-"))
                      and not line.strip().startswith(("+++", "---"))]
     assert changed_lines and all(",15," in line or ",21," in line for line in changed_lines), changed_lines
-    assert pbx("cat /etc/asterisk/extensions.conf") == live_before, "plan must not change the server"
+    assert pbx("cat /etc/asterisk/extensions_targets.conf") == live_before, "plan must not change the server"
 
     caller = register(phone_factory, office, "100")
     register(phone_factory, office, "102")
@@ -166,7 +166,7 @@ def test_plan_shows_a_one_line_change_and_applies_nothing_then_apply_reloads_kee
     applied = office.apply()
     assert applied.returncode == 0, applied.failures
     assert applied.changed > 0
-    assert ",21," in pbx("cat /etc/asterisk/extensions.conf")
+    assert ",21," in pbx("cat /etc/asterisk/extensions_targets.conf")
     assert asterisk_pid() == pid_before, "a dialplan change must reload Asterisk, not restart it"
     assert caller.wait_closed(timeout=3).reason == "still up", "the established call must survive the reload"
     caller.hangup()

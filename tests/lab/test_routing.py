@@ -269,6 +269,16 @@ def test_national_caller_number_reaches_the_extension_as_e164(ext, provider):
     assert incoming.peer_uri.startswith("sip:+79161234567@"), incoming.peer_uri
 
 
+def test_caller_number_is_read_in_the_trunks_inbound_format(ext, provider):
+    """The 8-800 provider writes numbers international (inbound_format): its 4930123456 is a Berlin number, where
+    read without the format it would be a Russian one (+7 493 …)."""
+    phone = ext("301")
+    call = call_in(provider, "78005550100", caller="4930123456", dtmf="2", wait=10)
+    incoming = phone.wait_incoming(timeout=20)
+    finish(call)
+    assert incoming.peer_uri.startswith("sip:+4930123456@"), incoming.peer_uri
+
+
 def test_outbound_fails_over_from_503_and_shows_each_city_number(ext, provider):
     msk, spb = ext("201"), ext("301")
     assert msk.call("89161234567").answered
@@ -288,6 +298,18 @@ def test_outbound_fails_over_from_503_and_shows_each_city_number(ext, provider):
 def _uri_user(header: str) -> str:
     match = re.search(r"sip:([^@>;]+)@", header)
     return match.group(1) if match else ""
+
+
+def test_a_route_at_its_max_channels_refuses_the_next_call(ext, provider):
+    """spb-out carries one call at a time (max_channels: 1): while one is up, the guard answers the next with 503,
+    and nothing of it reaches a provider."""
+    first, second = ext("301"), ext("302")
+    assert first.call("+79161234570").answered
+    refused = second.call("+79161234571", timeout=15)
+    first.wait_closed(timeout=20)
+    assert refused.reason.startswith("503"), refused
+    dialled = [c.dialled for c in provider.outbound_calls()]
+    assert "89161234570" in dialled and not any(d.endswith("9161234571") for d in dialled), dialled
 
 
 def test_extension_without_a_route_cannot_call_out(ext, provider):
