@@ -238,7 +238,9 @@ def format_problems(file: FsPath, located: Located, problems: list[Problem]) -> 
     rows = []
     for problem in problems:
         line, col = _position(located.root, problem.path)
-        rows.append((line, col, f"{file}:{line}:{col}: {problem.dotted}: {problem.message}"))
+        # one line per problem, whatever the value quoted in the message holds
+        message = problem.message.replace("\r", "\\r").replace("\n", "\\n")
+        rows.append((line, col, f"{file}:{line}:{col}: {problem.dotted}: {message}"))
     return [text for _, _, text in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from .base import DisplayName, ExtensionNumber, KeyProblem, Model
+from .base import DisplayName, ExtensionNumber, KeyProblem, Model, SipToken
 from .catalogue import MODELS
 from .urls import FirmwareUrl
 
@@ -61,7 +61,8 @@ class Phone(Model):
     keys: list[Key] = Field(default_factory=list, description="programmable keys: busy lamps, speed dials, extra lines")
     language: Literal["ru", "en"] | None = Field(None, description="defaults to the site's language")
     vlan: int | None = Field(None, ge=1, le=4094, description="voice VLAN the phone tags its traffic with")
-    firmware: str | None = Field(None, description="firmware file name to offer the device")
+    firmware: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                                 description="firmware file name to offer the device (under firmware_url)")
     firmware_version: str | None = Field(None, pattern=FIRMWARE_VERSION,
                                          description="the version that firmware file holds, as the device reports it "
                                                      "(e.g. 7.6.2e, 01.133): the device upgrades only while it runs "
@@ -108,7 +109,7 @@ class Provisioning(Model):
     http_auth: bool = Field(True, description="a device's own files only to its own login (MAC + secrets.yml); "
                                               "must stay on: they carry its SIP password")
     resync_minutes: int = Field(60, ge=5, le=10080, description="how often phones fetch their configuration again")
-    ntp_server: str | None = Field(None, description="defaults to the PBX address")
+    ntp_server: SipToken | None = Field(None, description="a name or address; defaults to the PBX address")
     firmware_url: FirmwareUrl | None = Field(None,
                                      description="where phones fetch firmware from (none: firmware is left alone)")
     eltex_option43: bool = Field(False, description="hand Eltex devices their file by DHCP option 43 (experimental: "
