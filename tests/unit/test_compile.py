@@ -260,3 +260,56 @@ def test_output_directory_is_private(office, tmp_path):
     compiled = compile_site(office, tmp_path / "out")
     assert stat.S_IMODE(os.stat(compiled.out_dir).st_mode) == 0o700
     assert {p.name for p in compiled.files} >= set(PLAIN_FILES)
+
+
+# --- the resolved values: one answer for every consumer ---
+
+RESOLVE_SITE = """\
+site: {name: resolved}
+pbx: {host: pbx.office.example, local_networks: [192.168.10.0/24]}
+router: {host: 192.168.10.1, lan_interface: bridge, wan_interface: ether1, upload_kbps: 10000,
+         download_kbps: 50000}
+trunks:
+  - {name: named, type: sip_register, host: sip.provider.example, username: u}
+  - {name: addressed, type: sip_register, host: 198.51.100.7, username: u}
+  - {name: matched, type: sip_ip, host: sip.other.example, match: [203.0.113.0/28]}
+"""
+
+
+def test_resolved_values_and_their_defaults(tmp_path):
+    from pbxctl import resolve
+
+    site_file = tmp_path / "site.yml"
+    site_file.write_text(RESOLVE_SITE)
+    site = load_site(site_file)
+    assert resolve.pbx_address(site) == "pbx.office.example"  # no address: the host
+    assert resolve.provisioning_server(site) == "pbx.office.example"
+    site.provisioning.https_port = 443
+    assert resolve.https_base(site) == "https://pbx.office.example"  # the default port is not written
+    site.provisioning.https_port = 8443
+    assert resolve.https_base(site) == resolve.first_fetch_base(site) == "https://pbx.office.example:8443"
+    assert resolve.router_api_port(site) == 8729  # TLS by default
+    site.router.tls = False
+    assert resolve.router_api_port(site) == 8728
+    site.router.api_port = 18728
+    assert resolve.router_api_port(site) == 18728
+    assert [resolve.trunk_networks(t) for t in site.trunks] == [[], ["198.51.100.7/32"], ["203.0.113.0/28"]]
+    assert resolve.trunk_hosts(site) == ["198.51.100.7", "sip.other.example", "sip.provider.example"]
+    assert resolve.match_networks(site) == ["203.0.113.0/28"]
+    site.pbx.address = "192.168.10.5"
+    assert resolve.pbx_address(site) == resolve.router_pbx_address(site) == "192.168.10.5"
+    assert resolve.tls_names(site) == ["192.168.10.5", "pbx.office.example"]
+
+
+def test_every_role_reads_the_same_resolved_values(tmp_path, runner):
+    """The PBX's address, the provisioning server and the trunk lists are the same wherever a role gets them."""
+    site_file = copy_example("example-office", tmp_path)
+    set_external_secrets(runner, site_file)
+    compiled = compile_site(site_file, tmp_path / "out")
+    variables = yaml.safe_load((compiled.out_dir / "vars.yml").read_text())
+    assert variables["provisioning__server"] == variables["routeros__provisioning_server"]
+    assert variables["security__trunk_hosts"] == variables["routeros__trunk_hosts"]
+    assert variables["security__trunk_networks"] == variables["routeros__trunk_networks"]
+    assert variables["routeros__owned"] == "pbxctl:"
+    assert all(e["comment"].startswith(variables["routeros__owned"])
+               for s in variables["routeros__sections"] for e in s["data"] if "comment" in e)
