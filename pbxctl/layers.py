@@ -29,6 +29,7 @@ PARTS = {
     "pbxctl.compile": "artefacts",
     "pbxctl.schema": "artefacts",
     "pbxctl.argspecs": "artefacts",
+    "pbxctl.explain": "artefacts",  # the path of a call through the compiled routing variables
     # actions: they run things (Ansible, SSH, the lab's machines) on what the artefacts describe
     "pbxctl.ansible_plugins": "actions",
     "pbxctl.run": "actions",

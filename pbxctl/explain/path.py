@@ -1,0 +1,61 @@
+"""What explain returns: the steps of a call, forks where the call itself decides, and how it ends."""
+
+from dataclasses import asdict, dataclass, field
+
+JSON_VERSION = 1
+
+
+@dataclass
+class Outcome:
+    """How the call ends: answered (by an extension), voicemail (a mailbox), or hangup (reason says why).
+    if_nobody_answers: some phone rang on the way whose answer was not given, so this is the end when
+    nobody picks up (any of them may have answered first)."""
+
+    result: str
+    extension: str | None = None
+    reason: str | None = None
+    if_nobody_answers: bool = False
+
+
+@dataclass
+class Step:
+    """One thing the dialplan does. kind: route, name, schedule, crm, ring, queue, ivr, press, voicemail,
+    hangup, choice (a fork: branches hold each way on). answered: True/False when given, None when the call
+    may or may not be answered here (the steps after it are what happens when it is not)."""
+
+    kind: str
+    text: str
+    target: str | None = None
+    extensions: list[str] = field(default_factory=list)
+    seconds: int | None = None
+    answered: bool | None = None
+    branches: list["Branch"] = field(default_factory=list)
+
+
+@dataclass
+class Branch:
+    when: str  # in words: "the caller presses 1"
+    choice: str  # machine-readable: press:1, press:none, press:other, crm:EXT, crm:none
+    steps: list[Step]
+    outcome: Outcome | None  # None when this branch forks again (its last step is a choice)
+
+
+@dataclass
+class Path:
+    call: dict  # the call as explain read it: did, caller, at (ISO, site time zone), trunk, options
+    steps: list[Step]
+    outcome: Outcome | None  # None when the path forks (the last step is a choice)
+
+    def as_json(self) -> dict:
+        return {"version": JSON_VERSION, **_compact(asdict(self))}
+
+
+def _compact(value):
+    """Drop empty fields (None, [], False) so a document shows only what a step says; a ring's or a queue's
+    answered stays, null included (null: it may be answered there)."""
+    if isinstance(value, dict):
+        rings = value.get("kind") in ("ring", "queue")
+        return {k: _compact(v) for k, v in value.items() if v not in (None, [], False) or (rings and k == "answered")}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
