@@ -3,6 +3,7 @@
 from dataclasses import asdict, dataclass, field
 
 JSON_VERSION = 1
+VISITS = ("ivr", "ring", "queue", "voicemail", "hangup")  # the steps a call is seen to go through
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Step:
     extensions: list[str] = field(default_factory=list)
     seconds: int | None = None
     answered: bool | None = None
+    round: int | None = None  # a hunt/memoryhunt group: which of its Dial() steps (each rings part of it)
     branches: list["Branch"] = field(default_factory=list)
 
 
@@ -46,8 +48,19 @@ class Path:
     steps: list[Step]
     outcome: Outcome | None  # None when the path forks (the last step is a choice)
 
+    def trail(self) -> list[str]:
+        """Where a straight path goes, in order: each IVR, ring, queue, voicemail or hangup target (a ring of part
+        of a group adds the extensions it rang: 'group:ops 111'). What a replayed call is compared on."""
+        if self.outcome is None:
+            raise ValueError("the path forks: give the call's choices to follow one way")
+        return [_visited(step) for step in self.steps if step.kind in VISITS and step.target]
+
     def as_json(self) -> dict:
         return {"version": JSON_VERSION, **_compact(asdict(self))}
+
+
+def _visited(step: Step) -> str:
+    return f"{step.target} {','.join(step.extensions)}" if step.round else step.target
 
 
 def _compact(value):

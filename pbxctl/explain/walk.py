@@ -145,7 +145,8 @@ class _Walk:
         for index, members in enumerate(steps, 1):
             where = f" step {index}/{len(steps)}" if len(steps) > 1 else ""
             status = self.ring(members, group["ring_time"], f"group:{name}",
-                               f"{lead}ring group {name} ({group['strategy']}){where}: {_listed(members)}")
+                               f"{lead}ring group {name} ({group['strategy']}){where}: {_listed(members)}",
+                               index if len(steps) > 1 else None)
             lead = ""
         if "overflow_call" in group:
             status = self.target(group["overflow_call"], f"group {name} unanswered, overflow")
@@ -202,12 +203,12 @@ class _Walk:
         return {"press:none": NO_KEY, "press:other": other}.get(choice, choice.removeprefix("press:"))
 
     # Dial(): the extensions rung and how long; the call ends here when one of them answers
-    def ring(self, extensions: list[str], seconds: int, target: str, text: str) -> str:
+    def ring(self, extensions: list[str], seconds: int, target: str, text: str, round: int | None = None) -> str:
         answered = self._answered(extensions) if extensions or self.call.no_answer else None
         if answered is None:
             self.unsure = True
         self.add("ring", f"{text}, {seconds} s", target=target, extensions=extensions, seconds=seconds,
-                 answered=answered)
+                 answered=answered, round=round)
         if answered:
             raise _End(Outcome("answered", extension=self.call.answer))
         return "NOANSWER"

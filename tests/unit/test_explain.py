@@ -1,0 +1,170 @@
+"""`pbxctl explain` on the example sites: each call of tests/data/call_scenarios.yml goes where a reader of the
+site expects (schedule, trail, end); forks where the call decides; bad input is a user error (exit 3)."""
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pbxctl.compile import site_vars
+from pbxctl.explain import Call, explain, parse_at, parse_presses
+from pbxctl.explain.text import lines
+from pbxctl.load import load_site
+
+from .conftest import ROOT
+
+SCENARIOS = yaml.safe_load((ROOT / "tests" / "data" / "call_scenarios.yml").read_text(encoding="utf-8"))
+
+
+@cache
+def variables(site: str) -> dict:
+    return site_vars(load_site(ROOT / "inventories" / site / "site.yml"))
+
+
+def site_file(site: str) -> str:
+    return str(ROOT / "inventories" / site / "site.yml")
+
+
+def walk(site: str, **given):
+    v = variables(site)
+    return explain(v, Call(given["did"], given.get("from"), parse_at(given.get("at"), v["asterisk__timezone"]),
+                           given.get("trunk"), given.get("crm_answer"), parse_presses(given.get("press")),
+                           given.get("answer"), given.get("no_answer", False)))
+
+
+@pytest.mark.parametrize("case", SCENARIOS, ids=[f"{c['site']}: {c['name']}" for c in SCENARIOS])
+def test_a_call_goes_where_the_site_says(case):
+    path = walk(case["site"], **case["call"])
+    expect = case["expect"]
+    schedules = [s.text for s in path.steps if s.kind == "schedule"]
+    if "schedule" in expect:
+        assert len(schedules) == 1 and schedules[0].split(": ", 1)[1].startswith(expect["schedule"]), schedules
+    else:
+        assert not schedules
+    assert path.trail() == expect["trail"], "\n".join(lines(path))
+    assert path.outcome.result == expect["result"]
+    assert path.outcome.extension == expect.get("extension")
+    assert not path.outcome.if_nobody_answers  # every scenario says who answers, or that nobody does
+
+
+def test_every_example_site_has_scenarios():
+    assert {c["site"] for c in SCENARIOS} == {p.parent.name for p in ROOT.glob("inventories/*/site.yml")}
+
+
+def test_without_the_callers_choices_every_way_is_shown():
+    """The 8-800 line asks the CRM, then the IVR: both forks, each IVR key a branch, silence and a wrong key."""
+    path = walk("example-branches", did="+78005550100", at="2026-12-01T10:00", no_answer=True)
+    assert path.outcome is None
+    crm = path.steps[-1]
+    assert crm.kind == "choice" and [b.choice for b in crm.branches] == ["crm:extension", "crm:none"]
+    for branch in crm.branches:
+        ivr = branch.steps[-1]
+        assert ivr.kind == "choice"
+        assert [b.choice for b in ivr.branches] == ["press:1", "press:2", "press:3", "press:4", "press:0",
+                                                    "press:none", "press:other"]
+        ends = {b.choice: [s.target for s in b.steps if s.kind == "ring"] for b in ivr.branches}
+        assert ends["press:2"] == ["group:spb", "extension:100", "extension:100"]
+        assert ends["press:none"] == ends["press:other"] == ["extension:100", "extension:100"]
+        assert all(b.outcome.result == "hangup" for b in ivr.branches)
+    assert crm.branches[0].steps[0].kind == "ring" and crm.branches[0].steps[0].seconds == 20
+
+
+def test_when_nobody_says_who_answers_each_ring_may_end_the_call():
+    path = walk("example-office", did="+74951110001", at="2026-12-01T10:00")
+    rings = [s for s in path.steps if s.kind == "ring"]
+    assert [s.answered for s in rings] == [None, None, None]
+    assert [s.seconds for s in rings] == [25, 30, 30]  # the group's ring_time, then t-extension's 30 s
+    assert rings[0].extensions == [str(n) for n in range(101, 111)]
+    assert path.outcome.result == "hangup" and path.outcome.if_nobody_answers
+    assert lines(path)[-1].endswith("unless a phone above is answered")
+
+
+def test_the_ivr_repeats_as_often_as_retries_says():
+    path = walk("example-branches", did="+78005550100", at="2026-12-01T10:00", crm_answer="none", press="-",
+                no_answer=True)
+    presses = [s.text for s in path.steps if s.kind == "press"]
+    assert presses == ["no key in 6 s: the prompt again (1 of 1)", "no key in 6 s: on_timeout extension:100"]
+
+
+def test_json_document(runner):
+    from pbxctl.cli import app
+
+    result = runner.invoke(app, ["explain", site_file("example-contact-centre"), "--did", "+79160010101",
+                                 "--at", "2026-12-01T12:00", "--no-answer", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["version"] == 1 and document["command"] == "explain"
+    assert document["call"]["did"] == "+79160010101" and document["call"]["at"] == "2026-12-01T12:00:00+03:00"
+    assert [s["target"] for s in document["steps"] if s["kind"] in ("queue", "ring")] == [
+        "queue:msk", "queue:all", "extension:100"]
+    assert all(s["answered"] is False for s in document["steps"] if s["kind"] in ("queue", "ring"))
+    assert document["outcome"] == {"result": "hangup", "reason": "nobody answered"}
+
+
+def test_text(runner):
+    from pbxctl.cli import app
+
+    result = runner.invoke(app, ["explain", site_file("example-office"), "--did", "+74951110001",
+                                 "--at", "2026-12-31T11:00"])
+    assert result.exit_code == 0, result.output
+    assert "schedule office: closed (thu 2026-12-31 11:00 Europe/Moscow is a holiday)" in result.stdout
+    assert result.stdout.rstrip().endswith("→ voicemail of 100")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--did", "+74950000000"], "--did: +74950000000 (read as +74950000000) has no inbound route; the site's DIDs: "
+                                "+74951110001"),
+    (["--did", "+74951110001", "--at", "tomorrow"], "--at: 'tomorrow' is not a date and time"),
+    (["--did", "+74951110001", "--at", "2026-12-01"], "--at: '2026-12-01' has no time of day"),
+    (["--did", "+74951110001", "--at", "2026-12-01T25:00"], "is not a date and time"),
+    (["--did", "+74951110001", "--press", "1,x"], "--press: 'x': one key per prompt"),
+    (["--did", "+74951110001", "--trunk", "nowhere"], "--trunk: 'nowhere' is no trunk of this site"),
+    (["--did", "+74951110001", "--answer", "999"], "--answer: '999' is no extension of this site"),
+    (["--did", "+74951110001", "--answer", "101", "--no-answer"], "give one of them"),
+    (["--did", "+74951110001", "--crm-answer", "boss"], "--crm-answer: 'boss'"),
+])
+def test_bad_input_is_a_user_error(runner, arguments, message):
+    from pbxctl.cli import app
+
+    result = runner.invoke(app, ["explain", site_file("example-office"), *arguments])
+    assert result.exit_code == 3
+    assert message in result.stderr
+    json_result = runner.invoke(app, ["explain", site_file("example-office"), *arguments, "--json"])
+    assert json_result.exit_code == 3 and message in json.loads(json_result.stdout)["errors"][0]
+
+
+def test_explain_reads_the_compiled_variables_not_the_site():
+    """A change compile makes (here: a group's steps) is what explain follows."""
+    v = json.loads(json.dumps(variables("example-office")))
+    group = next(g for g in v["asterisk__ring_groups"] if g["name"] == "sales")
+    group["steps"] = ["PJSIP/105"]
+    path = explain(v, Call("+74951110001", at=parse_at("2026-12-01T10:00", "Europe/Moscow"), answer="105"))
+    assert path.steps[2].extensions == ["105"] and path.outcome.extension == "105"
+
+
+def test_an_invalid_site_is_refused(runner, tmp_path):
+    from pbxctl.cli import app
+
+    site = tmp_path / "site.yml"
+    site.write_text(Path(site_file("example-office")).read_text().replace("target: group:sales", "target: group:x",
+                                                                          1))
+    result = runner.invoke(app, ["explain", str(site), "--did", "+74951110001"])
+    assert result.exit_code == 3
+    assert re.search(r"site\.yml:\d+:\d+: inbound_routes\[0\]\.target: group 'x' is not defined", result.stderr)
+
+
+@pytest.mark.parametrize("site", sorted({c["site"] for c in SCENARIOS}))
+def test_explain_knows_every_step_compile_writes_for_a_target(site):
+    """A new kind of target step in pbxctl.compile.dialplan fails here, not on some call."""
+    from pbxctl.explain.walk import STEP
+
+    v = variables(site)
+    items = [*v["asterisk__inbound_routes"], *v["asterisk__ring_groups"], *v["asterisk__queues"]]
+    steps = [value for item in items for key, value in item.items() if key.endswith("_call")]
+    for ivr in v["asterisk__ivrs"]:
+        steps += [ivr["on_timeout_call"], ivr["on_invalid_call"], *(o["call"] for o in ivr["options"])]
+    assert steps
+    assert not [s for s in steps if s != "Hangup()" and not STEP.match(s)]
