@@ -247,7 +247,10 @@ def _explore(variables: dict, call: Call, route: dict, script: list[str], budget
             budget[0] -= 1
             steps, outcome = _explore(variables, call, route, [*script, choice], budget)
             branches.append(Branch(when, choice, steps[len(prefix):], outcome))
-        return [*prefix, Step("choice", fork.question, branches=branches)], None
+        question = fork.question
+        if len(branches) < len(fork.choices):
+            question += f" (only {len(branches)} of {len(fork.choices)} ways shown: give the call's choices)"
+        return [*prefix, Step("choice", question, branches=branches)], None
 
 
 def _number(written: str, region: str, trunk: dict | None) -> str:
@@ -272,7 +275,8 @@ def explain(variables: dict, call: Call) -> Path:
     if trunk and did not in routes and len(trunk["dids"]) == 1:
         did = trunk["dids"][0]
     if did not in routes:
-        raise UserError([f"--did: {call.did} (read as {did}) has no inbound route; the site's DIDs: "
+        read_as = f" (read as {did})" if did != call.did else ""
+        raise UserError([f"--did: {call.did}{read_as} has no inbound route; the site's DIDs: "
                          f"{', '.join(routes) or 'none'}"])
     if trunk is None:
         trunk = next((t for t in trunks.values() if did in t.get("dids", [])), None)

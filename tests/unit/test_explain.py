@@ -115,8 +115,8 @@ def test_text(runner):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--did", "+74950000000"], "--did: +74950000000 (read as +74950000000) has no inbound route; the site's DIDs: "
-                                "+74951110001"),
+    (["--did", "+74950000000"], "--did: +74950000000 has no inbound route; the site's DIDs: +74951110001"),
+    (["--did", "8 495 000-00-00"], "--did: 8 495 000-00-00 (read as +74950000000) has no inbound route"),
     (["--did", "+74951110001", "--at", "tomorrow"], "--at: 'tomorrow' is not a date and time"),
     (["--did", "+74951110001", "--at", "2026-12-01"], "--at: '2026-12-01' has no time of day"),
     (["--did", "+74951110001", "--at", "2026-12-01T25:00"], "is not a date and time"),
