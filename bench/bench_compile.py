@@ -88,7 +88,7 @@ def main() -> int:
         fresh = median(args.runs, lambda: compile_site(site_file, Path(tempfile.mkdtemp(dir=root))))
         site, secrets, _ = load_with_secrets(site_file)
         phones = median(args.runs, lambda: write_phones(site, secrets, out / "phones"))
-        with mock.patch("pbxctl.compile._phone_files", return_value=[]):
+        with mock.patch("pbxctl.compile.write_phones", return_value=[]):
             core = median(args.runs, lambda: compile_site(site_file, out))
         files = sum(1 for p in out.rglob("*") if p.is_file())
         if args.profile:
