@@ -2,6 +2,8 @@
 
 from dataclasses import asdict, dataclass, field
 
+from pydantic import TypeAdapter
+
 JSON_VERSION = 1
 VISITS = ("ivr", "ring", "queue", "voicemail", "hangup")  # the steps a call is seen to go through
 
@@ -39,14 +41,14 @@ class Branch:
     when: str  # in words: "the caller presses 1"
     choice: str  # machine-readable: press:1, press:none, press:other, crm:EXT, crm:none
     steps: list[Step]
-    outcome: Outcome | None  # None when this branch forks again (its last step is a choice)
+    outcome: Outcome | None = None  # None when this branch forks again (its last step is a choice)
 
 
 @dataclass
 class Path:
     call: dict  # the call as explain read it: did, caller, at (ISO, site time zone), trunk, options
     steps: list[Step]
-    outcome: Outcome | None  # None when the path forks (the last step is a choice)
+    outcome: Outcome | None = None  # None when the path forks (the last step is a choice)
 
     def trail(self) -> list[str]:
         """Where a straight path goes, in order: each IVR, ring, queue, voicemail or hangup target (a ring of part
@@ -57,6 +59,14 @@ class Path:
 
     def as_json(self) -> dict:
         return {"version": JSON_VERSION, **_compact(asdict(self))}
+
+    @staticmethod
+    def from_json(document: dict) -> "Path":
+        """A path back from its --json document (a replay compares against it); ValueError if it is none."""
+        if document.get("version") != JSON_VERSION:
+            raise ValueError(f"an explain document of version {JSON_VERSION} expected, not {document.get('version')}")
+        fields = {k: document[k] for k in ("call", "steps", "outcome") if k in document}
+        return TypeAdapter(Path).validate_python(fields)
 
 
 def _visited(step: Step) -> str:

@@ -4,13 +4,13 @@ site expects (schedule, trail, end); forks where the call decides; bad input is 
 import json
 import re
 from functools import cache
-from pathlib import Path
+from pathlib import Path as FilePath
 
 import pytest
 import yaml
 
 from pbxctl.compile import site_vars
-from pbxctl.explain import Call, explain, parse_at, parse_presses
+from pbxctl.explain import Call, Path, explain, parse_at, parse_presses
 from pbxctl.explain.text import lines
 from pbxctl.load import load_site
 
@@ -149,7 +149,7 @@ def test_an_invalid_site_is_refused(runner, tmp_path):
     from pbxctl.cli import app
 
     site = tmp_path / "site.yml"
-    site.write_text(Path(site_file("example-office")).read_text().replace("target: group:sales", "target: group:x",
+    site.write_text(FilePath(site_file("example-office")).read_text().replace("target: group:sales", "target: group:x",
                                                                           1))
     result = runner.invoke(app, ["explain", str(site), "--did", "+74951110001"])
     assert result.exit_code == 3
@@ -168,3 +168,19 @@ def test_explain_knows_every_step_compile_writes_for_a_target(site):
         steps += [ivr["on_timeout_call"], ivr["on_invalid_call"], *(o["call"] for o in ivr["options"])]
     assert steps
     assert not [s for s in steps if s != "Hangup()" and not STEP.match(s)]
+
+
+@pytest.mark.parametrize("site, call", [
+    ("example-branches", {"did": "+78005550100", "at": "2026-12-01T10:00"}),  # forks within forks
+    *((c["site"], c["call"]) for c in SCENARIOS),
+])
+def test_a_json_document_reads_back_as_the_same_path(site, call):
+    document = json.loads(json.dumps(walk(site, **call).as_json()))
+    again = Path.from_json(document)
+    assert again.as_json() == document
+    assert again.outcome == walk(site, **call).outcome
+
+
+def test_a_document_of_another_version_is_refused():
+    with pytest.raises(ValueError, match="version 1 expected"):
+        Path.from_json({"version": 2, "call": {}, "steps": [], "outcome": None})
