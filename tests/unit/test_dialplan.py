@@ -13,7 +13,7 @@ from pbxctl.load import load_site
 from pbxctl.site.routing import RingGroup
 
 from .conftest import EXAMPLES, MINIMAL, write_site
-from .test_guard import contexts, render
+from .test_guard import OUTSIDE, contexts, expressions, render
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "roles" / "asterisk" / "templates" / "etc" / "asterisk"
@@ -129,3 +129,13 @@ def test_every_label_a_step_jumps_to_is_in_its_context(example):
             targets |= set(re.findall(r"Goto\((\w+)\)", body))
             labels = set(re.findall(r"same => n\((\w+)\)", body))
             assert targets <= labels, (name, context, targets - labels)
+
+
+def test_nothing_from_outside_reaches_an_expression_in_any_file(example):
+    """test_guard's rule for every file of the dialplan: a subroutine argument, a dialled string or a caller's
+    number appears in $[ ] only inside LEN() or FILTER(), never as itself."""
+    _, files = example
+    for name, conf in files.items():
+        for expression in expressions(conf):
+            inner = re.sub(r"\$\{(LEN|FILTER)\((?:[^()]|\([^()]*\))*\)\}", "", expression)
+            assert not any(word in inner for word in OUTSIDE), (name, expression)
