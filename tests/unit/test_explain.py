@@ -184,3 +184,86 @@ def test_a_json_document_reads_back_as_the_same_path(site, call):
 def test_a_document_of_another_version_is_refused():
     with pytest.raises(ValueError, match="version 1 expected"):
         Path.from_json({"version": 2, "call": {}, "steps": [], "outcome": None})
+
+
+# --- explain follows the dialplan the role renders from the same variables ---
+
+def _app(line: str) -> str:
+    """The application of a dialplan line: 'same => n(end),Hangup()' → 'Hangup()'."""
+    return re.sub(r"^\s*(exten => [^,]+,1|same => n(\([a-z0-9]+\))?),", "", line)
+
+
+def _extens(lines_: list[str]) -> dict[str, list[str]]:
+    """A context's lines by extension (a 'same' line belongs to the exten above it)."""
+    found: dict[str, list[str]] = {}
+    for line in lines_:
+        if line.startswith("exten => "):
+            current = line.split("=> ", 1)[1].split(",", 1)[0]
+            found[current] = []
+        found[current].append(_app(line))
+    return found
+
+
+@pytest.fixture(scope="module", params=sorted({c["site"] for c in SCENARIOS}))
+def rendered(request) -> tuple[dict, dict[str, list[str]]]:
+    from .test_dialplan import dialplan
+    from .test_guard import contexts
+
+    v = variables(request.param)
+    found: dict[str, list[str]] = {}
+    for text in dialplan(v).values():
+        found |= contexts(text)
+    return v, found
+
+
+def test_an_inbound_route_runs_in_the_order_explain_walks_it(rendered):
+    """[inbound]: schedule, CRM, target, fallback, end; closed: the after-hours target, end."""
+    v, found = rendered
+    extens = _extens(found["inbound"])
+    for route in v["asterisk__inbound_routes"]:
+        steps = [app for app in extens[route["did"]] if app.startswith(("Gosub(", "Hangup("))]
+        expected = [f"Gosub(schedule-{route['schedule']},s,1)"] if "schedule" in route else []
+        expected += ["Gosub(sub-crm-lookup,s,1)"] if route["crm_lookup"] and v["asterisk__crm"] else []
+        expected += [route["target_call"], *([route["fallback_call"]] if "fallback_call" in route else []), "Hangup()"]
+        expected += [route["after_hours_call"], "Hangup()"] if "schedule" in route else []
+        assert steps == expected
+
+
+def test_targets_ring_what_and_as_long_as_explain_says(rendered):
+    from pbxctl.explain.walk import CRM_RING, EXTENSION_RING
+
+    v, found = rendered
+    for number, apps in _extens(found["t-extension"]).items():
+        assert apps[0].startswith(f"Dial(PJSIP/{number},${{IF($[\"${{RING_TIME}}\" = \"\"]?{EXTENSION_RING}:")
+    if v["asterisk__crm"]:
+        assert f"Set(LOCAL(RING_TIME)={CRM_RING})" in [_app(line) for line in found["sub-crm-lookup"]]
+    groups = _extens(found.get("t-group", []))
+    for group in v["asterisk__ring_groups"]:
+        dials = [re.match(r"Dial\(([^,]+),(\d+),", app).groups() for app in groups[group["name"]]
+                 if app.startswith("Dial(")]
+        assert dials == [(step, str(group["ring_time"])) for step in group["steps"]]
+        assert ("overflow_call" in group) == any(app == group.get("overflow_call") for app in groups[group["name"]])
+    queues = _extens(found.get("t-queue", []))
+    for queue in v["asterisk__queues"]:
+        name = queue["name"]
+        assert f"Queue({name},t,,,{queue['max_wait']},,queue-answered-{name})" in queues[name]
+    for ivr in v["asterisk__ivrs"]:
+        extens = _extens(found[f"ivr-{ivr['name']}"])
+        assert f"WaitExten({ivr['timeout']})" in extens["s"]
+        for option in ivr["options"]:
+            assert option["call"] in extens[option["digit"]]
+        assert f"GotoIf($[${{IVR_TRIES}} <= {ivr['retries']}]?s,ask)" in extens["t"]
+        assert f"GotoIf($[${{IVR_TRIES}} <= {ivr['retries']}]?s,ask)" in extens["i"]
+        assert ivr["on_timeout_call"] in extens["t"] and ivr["on_invalid_call"] in extens["i"]
+
+
+def test_a_schedule_is_decided_on_the_ranges_and_holidays_explain_reads(rendered):
+    v, found = rendered
+    for schedule in v["asterisk__schedules"]:
+        apps = [_app(line) for line in found[f"schedule-{schedule['name']}"]]
+        zone = schedule["timezone"]
+        assert apps[0] == f"Set(LOCAL(today)=${{STRFTIME(${{EPOCH}},{zone},%F)}})"
+        assert [a for a in apps if a.startswith("GotoIfTime(")] == [
+            f"GotoIfTime({r['time']},{r['days']},*,*,{zone}?open)" for r in schedule["ranges"]]
+        assert [a for a in apps if "today" in a and a.startswith("GotoIf(")] == [
+            f'GotoIf($["${{today}}" = "{day}"]?closed)' for day in schedule["holidays"]]
