@@ -50,6 +50,8 @@ PHONES = {
     "cisco": ("000e08d10002", "spa000e08d10002.xml", "102", "resync"),
     "panasonic": ("080023a10004", "Config080023A10004.cfg", "103", "check-sync"),
     "eltex": ("a8f94be00006", "eltex/a8f94be00006.tar.gz", "104", "check-sync;reboot=false"),
+    "yealink": ("805ec0100008", "805ec0100008.cfg", "105", "check-sync;reboot=false"),
+    "grandstream": ("c074ad100009", "cfgc074ad100009.xml", "106", "check-sync"),
 }
 
 
@@ -293,7 +295,30 @@ def line_from_eltex(data: bytes) -> dict:
             "port": int(value["sip.account.1.port"])}
 
 
-PARSERS = {"cisco": line_from_cisco, "panasonic": line_from_panasonic, "eltex": line_from_eltex}
+def line_from_yealink(data: bytes) -> dict:
+    value = dict(re.findall(r"^([a-z0-9_.]+) = ?(.*)$", data.decode("utf-8"), re.M))
+    return {"user": value["account.1.user_name"], "auth_user": value["account.1.auth_name"],
+            "password": value["account.1.password"], "server": value["account.1.sip_server.1.address"],
+            "port": int(value["account.1.sip_server.1.port"])}
+
+
+def line_from_grandstream(data: bytes) -> dict:
+    config = ET.fromstring(data).find("config")
+    host, _, port = config.findtext("P47").partition(":")
+    return {"user": config.findtext("P35"), "auth_user": config.findtext("P36"), "password": config.findtext("P34"),
+            "server": host, "port": int(port or 5060)}
+
+
+PARSERS = {"cisco": line_from_cisco, "panasonic": line_from_panasonic, "eltex": line_from_eltex,
+           "yealink": line_from_yealink, "grandstream": line_from_grandstream}
+
+
+def resync_challenge(vendor: str, data: bytes, line: dict) -> tuple[str, str] | None:
+    """The credentials a phone challenges a resync NOTIFY with, as its vendor documents: a Cisco SPA with
+    Auth_Resync-Reboot_1_ Yes answers 401 and accepts only a NOTIFY authorised with line 1's login."""
+    if vendor == "cisco" and ET.fromstring(data).findtext("Auth_Resync-Reboot_1_") == "Yes":
+        return line["auth_user"], line["password"]
+    return None
 
 
 def fetched_line(vendor: str, served: dict) -> dict:
@@ -303,6 +328,7 @@ def fetched_line(vendor: str, served: dict) -> dict:
     assert status == 200
     line = PARSERS[vendor](data)
     assert line["user"] == extension and line["server"] == PBX
+    line["challenge"] = resync_challenge(vendor, data, line)
     return line
 
 
@@ -317,10 +343,32 @@ def test_a_line_registers_with_only_what_its_file_says(served, vendor):
 
 
 @pytest.mark.parametrize("vendor", sorted(PHONES))
+def test_a_line_places_a_call_with_what_its_file_says(served, vendor, tmp_path):
+    """A real SIP phone (baresip) set up from the fetched file alone registers and calls the voicemail code the
+    file gives its message key: the PBX answers and audio flows both ways."""
+    from pbxctl.lab.phone import Phone
+
+    line = fetched_line(vendor, served)
+    phone = Phone(tmp_path / "phone", line["user"], line["password"], line["server"], server_port=line["port"],
+                  auth_user=line["auth_user"], max_lifetime=120).start()
+    try:
+        assert phone.register(), phone.log()[-2000:]
+        outcome = phone.call("*97")
+        assert outcome.answered, outcome.reason
+        time.sleep(2)
+        phone.hangup()
+        phone.wait_closed(timeout=10)
+        sent, received = phone.last_call_rtp()
+        assert sent > 0 and received > 0, (sent, received)
+    finally:
+        phone.stop()
+
+
+@pytest.mark.parametrize("vendor", sorted(PHONES))
 def test_resync_sends_the_vendors_notify_to_the_registered_phone(served, vendor):
     mac, _, extension, event = PHONES[vendor]
     line = fetched_line(vendor, served)
-    with SipLine(line["server"], line["port"]) as sip:
+    with SipLine(line["server"], line["port"], challenge=line["challenge"]) as sip:
         assert sip.register(line["user"], line["auth_user"], line["password"]) == 200
         run = pbxctl("phones", "resync", str(SITE), "--lab", "--mac", mac, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
@@ -328,9 +376,13 @@ def test_resync_sends_the_vendors_notify_to_the_registered_phone(served, vendor)
         # voicemail indicators (message-summary) arrive unasked after a registration: not what we are waiting for
         notify = sip.wait_request("NOTIFY", timeout=20, unless_event="message-summary")
         sip.unregister()
-    assert notify is not None, "no NOTIFY arrived"
+    assert notify is not None, "no NOTIFY accepted"
     assert notify.header("Event") == event
     assert notify.start.startswith(f"NOTIFY sip:{extension}@")
+    if line["challenge"]:
+        # the phone challenged the first one; Asterisk answered with the line's own login (outbound_auth)
+        assert sip.challenged, "the phone's 401 was never sent"
+        assert notify.header("Authorization").startswith("Digest ")
 
 
 # --- first contact: bootstrap over TFTP → own file over HTTPS with the staged login → registration ---
@@ -350,23 +402,35 @@ def _fetch(url: str, login: tuple[str, str] | None, ca: Path, tmp_path: Path) ->
     return body
 
 
-@pytest.mark.parametrize("vendor", ["cisco", "panasonic"])
+@pytest.mark.parametrize("vendor", ["cisco", "panasonic", "yealink", "grandstream"])
 def test_first_contact_chain_ends_in_a_registration(served, vendor, tmp_path):
     """What a factory-reset device does: ask TFTP for its model's file, trust the CA it names, fetch its own file
     over HTTPS with the login it was staged with (MAC + its password), register with what that file says."""
     mac, name, extension, _ = PHONES[vendor]
     staged = served["passwords"][mac]  # set on the device at staging, as GPP_A / its Standard File URL
     from pbxctl.load import load_site
-    from pbxctl.phones import cisco, panasonic
+    from pbxctl.phones import cisco, panasonic, yealink
     from pbxctl.site.catalogue import MODELS
 
     model = MODELS[next(p.model for p in load_site(SITE).phones if p.mac == mac)]
     product = model.product
-    if vendor == "cisco":  # a factory-reset SPA asks for /spa$PSN.cfg by itself
+    if vendor == "cisco":  # a factory-reset SPA asks for /spa$PSN.cfg by itself, then runs Profile_Rule_B
         boot = ET.fromstring(tftp_get(cisco.bootstrap_name(model), tmp_path))
-        ca_url, rule = boot.findtext("Custom_CA_Rule"), boot.findtext("Profile_Rule")
+        assert boot.find("Profile_Rule") is None, "the factory rule stays: rule B fetches the own file"
+        ca_url, rule = boot.findtext("Custom_CA_Rule"), boot.findtext("Profile_Rule_B")
         options, _, url = rule.partition("]")
         assert options == "[--uid $MA --pwd $A", rule  # only the device's own values: no secret in the file
+        login = (mac, staged)
+    elif vendor == "yealink":  # option 66 (TFTP here): the common file first, then <mac>.cfg from server.url
+        text = tftp_get(yealink.COMMON, tmp_path).decode()
+        value = dict(re.findall(r"^([a-z0-9_.]+) = (.*)$", text, re.M))
+        ca_url = value["static.trusted_certificates.url"]
+        url = value["static.auto_provision.server.url"] + "$MA.cfg"
+        assert "username" not in text and "password" not in text
+        login = (mac, staged)  # Auto Provision user name / password, staged
+    elif vendor == "grandstream":  # no model file: cfg<mac>.xml from the staged Config Server Path over HTTPS
+        ca_url = f"tftp://{PBX}/pbxctl-ca.pem"
+        url = f"https://{PBX}/cfg$MA.xml"
         login = (mac, staged)
     else:
         text = tftp_get(panasonic.model_name(model), tmp_path).decode()
@@ -484,8 +548,12 @@ class Message:
 class SipLine:
     """One SIP account on the lab host: registers (digest auth), answers OPTIONS and NOTIFY with 200, keeps NOTIFYs."""
 
-    def __init__(self, server: str, port: int = 5060, local: str = HOST):
+    def __init__(self, server: str, port: int = 5060, local: str = HOST,
+                 challenge: tuple[str, str] | None = None):
         self.server, self.port = server, port
+        self.challenge = challenge  # (user, password) a NOTIFY must be authorised with, as a phone that demands it
+        self.nonce = secrets.token_hex(12)
+        self.challenged = 0  # NOTIFYs answered 401
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((local, 0))
         self.local, self.local_port = self.sock.getsockname()
@@ -596,18 +664,40 @@ class SipLine:
             if not message.is_request:
                 self.responses.put(message)
                 continue
-            self._answer(message, source)
-            self.requests.put(message)
+            status = self._judge(message)
+            self._answer(message, source, status)
+            if status == 200:
+                self.requests.put(message)
 
-    def _answer(self, request: Message, source: tuple[str, int]) -> None:
+    def _judge(self, request: Message) -> int:
+        """200, or as a phone with Auth_Resync-Reboot: 401 to a NOTIFY without a valid digest of its own login."""
+        if request.method != "NOTIFY" or not self.challenge or request.header("Event") == "message-summary":
+            return 200
+        given = request.header("Authorization")
+        if not given:
+            self.challenged += 1
+            return 401
+        params = dict(re.findall(r'(\w+)="?([^",]*)"?', given.partition(" ")[2]))
+        user, password = self.challenge
+        ha1 = _md5(f"{user}:{REALM}:{password}")
+        expected = _md5(f"{ha1}:{self.nonce}:{_md5('NOTIFY:' + params.get('uri', ''))}")
+        ok = params.get("username") == user and params.get("nonce") == self.nonce and params.get("response") == expected
+        return 200 if ok else 403
+
+    def _answer(self, request: Message, source: tuple[str, int], status: int = 200) -> None:
         to = request.header("To")
         if ";tag=" not in to:
             to += f";tag={self.tag}"
-        lines = ["SIP/2.0 200 OK"]
+        lines = [{200: "SIP/2.0 200 OK", 401: "SIP/2.0 401 Unauthorized", 403: "SIP/2.0 403 Forbidden"}[status]]
+        if status == 401:
+            lines.append(f'WWW-Authenticate: Digest realm="{REALM}", nonce="{self.nonce}", algorithm=MD5')
         lines += [f"Via: {via}" for via in request.all("Via")]
         lines += [f"From: {request.header('From')}", f"To: {to}", f"Call-ID: {request.header('Call-ID')}",
                   f"CSeq: {request.header('CSeq')}", "Content-Length: 0"]
         self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), source)
+
+
+REALM = "pbxctl-phone"  # the realm a phone names in its challenge
 
 
 def _md5(text: str) -> str:
