@@ -16,6 +16,7 @@ class Outcome:
 
     result: str
     extension: str | None = None
+    recording: str | None = None  # answered: always, on_demand (the *1 key) or never, as sub-answered decides
     reason: str | None = None
     if_nobody_answers: bool = False
 

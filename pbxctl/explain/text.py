@@ -30,7 +30,8 @@ def _end(outcome: Outcome | None, depth: int) -> list[str]:
         return []
     pad = "  " * depth
     if outcome.result == "answered":
-        return [f"{pad}→ answered by extension {outcome.extension}"]
+        recorded = {"always": "recorded", "on_demand": "recorded on demand (*1)", "never": "not recorded"}
+        return [f"{pad}→ answered by extension {outcome.extension}, {recorded[outcome.recording]}"]
     text = {"voicemail": f"voicemail of {outcome.extension}", "hangup": f"hang up ({outcome.reason})",
             "loop": f"stopped ({outcome.reason})"}[outcome.result]
     return [f"{pad}→ {text}" + (", unless a phone above is answered" if outcome.if_nobody_answers else "")]

@@ -146,7 +146,7 @@ class _Walk:
             where = f" step {index}/{len(steps)}" if len(steps) > 1 else ""
             status = self.ring(members, group["ring_time"], f"group:{name}",
                                f"{lead}ring group {name} ({group['strategy']}){where}: {_listed(members)}",
-                               index if len(steps) > 1 else None)
+                               index if len(steps) > 1 else None, group.get("recording"))
             lead = ""
         if "overflow_call" in group:
             status = self.target(group["overflow_call"], f"group {name} unanswered, overflow")
@@ -161,7 +161,7 @@ class _Walk:
                  f"for up to {queue['max_wait']} s", target=f"queue:{name}", extensions=members,
                  seconds=queue["max_wait"], answered=answered)
         if answered:
-            raise _End(Outcome("answered", extension=self.call.answer))
+            raise _End(self._answer(queue.get("recording")))
         if "overflow_call" in queue:
             return self.target(queue["overflow_call"], f"queue {name} waited out, overflow")
         return "NOANSWER"
@@ -203,15 +203,22 @@ class _Walk:
         return {"press:none": NO_KEY, "press:other": other}.get(choice, choice.removeprefix("press:"))
 
     # Dial(): the extensions rung and how long; the call ends here when one of them answers
-    def ring(self, extensions: list[str], seconds: int, target: str, text: str, round: int | None = None) -> str:
+    def ring(self, extensions: list[str], seconds: int, target: str, text: str, round: int | None = None,
+             recording: str | None = None) -> str:
         answered = self._answered(extensions) if extensions or self.call.no_answer else None
         if answered is None:
             self.unsure = True
         self.add("ring", f"{text}, {seconds} s", target=target, extensions=extensions, seconds=seconds,
                  answered=answered, round=round)
         if answered:
-            raise _End(Outcome("answered", extension=self.call.answer))
+            raise _End(self._answer(recording))
         return "NOANSWER"
+
+    def _answer(self, recording: str | None) -> Outcome:
+        """sub-answered: the group's or queue's recording policy, else the answering extension's own (the
+        caller from outside has none)."""
+        answer = self.call.answer
+        return Outcome("answered", extension=answer, recording=recording or self.extensions[answer]["recording"])
 
     def _answered(self, extensions: list[str]) -> bool | None:
         if self.call.no_answer:

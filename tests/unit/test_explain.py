@@ -47,6 +47,7 @@ def test_a_call_goes_where_the_site_says(case):
     assert path.trail() == expect["trail"], "\n".join(lines(path))
     assert path.outcome.result == expect["result"]
     assert path.outcome.extension == expect.get("extension")
+    assert path.outcome.recording == expect.get("recording")
     assert not path.outcome.if_nobody_answers  # every scenario says who answers, or that nobody does
 
 
@@ -70,6 +71,14 @@ def test_without_the_callers_choices_every_way_is_shown():
         assert ends["press:none"] == ends["press:other"] == ["extension:100", "extension:100"]
         assert all(b.outcome.result == "hangup" for b in ivr.branches)
     assert crm.branches[0].steps[0].kind == "ring" and crm.branches[0].steps[0].seconds == 20
+
+
+def test_a_groups_recording_policy_wins_over_the_answering_extensions():
+    v = json.loads(json.dumps(variables("example-office")))
+    next(g for g in v["asterisk__ring_groups"] if g["name"] == "ops")["recording"] = "always"
+    call = {"did": "+74953330000", "at": parse_at("2026-12-01T10:00", "Europe/Moscow"), "answer": "112"}
+    assert explain(v, Call(**call)).outcome.recording == "always"  # 112's own: on_demand
+    assert walk("example-office", **call | {"at": "2026-12-01T10:00"}).outcome.recording == "on_demand"
 
 
 def test_when_nobody_says_who_answers_each_ring_may_end_the_call():
@@ -242,6 +251,9 @@ def test_targets_ring_what_and_as_long_as_explain_says(rendered):
         dials = [re.match(r"Dial\(([^,]+),(\d+),", app).groups() for app in groups[group["name"]]
                  if app.startswith("Dial(")]
         assert dials == [(step, str(group["ring_time"])) for step in group["steps"]]
+        policy = f"U(sub-answered^{group.get('recording', '')})"  # the policy explain gives a group's answer
+        assert all(app.endswith(f",t${{PBX_CALLER_OPTS}}{policy})") for app in groups[group["name"]]
+                   if app.startswith("Dial("))
         assert ("overflow_call" in group) == any(app == group.get("overflow_call") for app in groups[group["name"]])
     queues = _extens(found.get("t-queue", []))
     for queue in v["asterisk__queues"]:
