@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.markup import escape
 
 from ..compile import site_vars
@@ -12,12 +13,24 @@ from ..explain import Call, explain, parse_at, parse_presses
 from ..explain.text import lines
 from ..load import load_site
 from ..output import out
+from ..problems import UserError
 from . import JSON_META
+
+
+def compiled_variables(site: Path) -> dict:
+    """The routing as compiled now from a site file, or as a build directory holds it (its vars.yml)."""
+    if site.is_dir():
+        build = site / "vars.yml"
+        if not build.is_file():
+            raise UserError([f"{site}: a directory, but no build (no vars.yml): give a site file or build/<site>"])
+        return yaml.safe_load(build.read_text(encoding="utf-8"))
+    return site_vars(load_site(site))
 
 
 def explain_command(
         ctx: typer.Context,
-        site: Annotated[Path, typer.Argument(help="the site file (inventories/<site>/site.yml)")],
+        site: Annotated[Path, typer.Argument(help="the site file (inventories/<site>/site.yml), or a build "
+                                             "directory (build/<site>): the routing it was compiled with")],
         did: Annotated[str, typer.Option("--did", help="the number called, any usual form (+74951110001, "
                                          "8 495 111-00-01)")],
         caller: Annotated[str | None, typer.Option("--from", help="the caller's number (the CRM is asked about "
@@ -39,7 +52,7 @@ def explain_command(
     IVR, ring groups and queues, overflow and fallback. Where the call decides (a key, the CRM, who answers)
     and no option says, every way is shown."""
     ctx.meta[JSON_META] = json_output
-    variables = site_vars(load_site(site))
+    variables = compiled_variables(site)
     call = Call(did, caller, parse_at(at, variables["asterisk__timezone"]) if at else None, trunk, crm_answer,
                 parse_presses(press), answer, no_answer)
     path = explain(variables, call)

@@ -279,3 +279,23 @@ def test_a_schedule_is_decided_on_the_ranges_and_holidays_explain_reads(rendered
             f"GotoIfTime({r['time']},{r['days']},*,*,{zone}?open)" for r in schedule["ranges"]]
         assert [a for a in apps if "today" in a and a.startswith("GotoIf(")] == [
             f'GotoIf($["${{today}}" = "{day}"]?closed)' for day in schedule["holidays"]]
+
+
+def test_a_build_directory_explains_the_routing_it_was_compiled_with(tmp_path, runner):
+    from pbxctl.cli import app
+
+    from .conftest import copy_example
+    from .test_compile import set_external_secrets
+
+    site = copy_example("example-office", tmp_path)
+    set_external_secrets(runner, site)
+    build = tmp_path / "build"
+    assert runner.invoke(app, ["compile", str(site), "-o", str(build)]).exit_code == 0
+    site.write_text(site.read_text(encoding="utf-8").replace("after_hours: voicemail:100", "after_hours: hangup"))
+    call = ["--did", "+74951110001", "--at", "2026-12-31T10:00", "--json"]
+    built = json.loads(runner.invoke(app, ["explain", str(build), *call]).stdout)
+    now = json.loads(runner.invoke(app, ["explain", str(site), *call]).stdout)
+    assert built["outcome"] == {"result": "voicemail", "extension": "100"}  # what the build would install
+    assert now["outcome"] == {"result": "hangup", "reason": "after hours says hangup"}  # the site as edited since
+    result = runner.invoke(app, ["explain", str(tmp_path), "--did", "+74951110001"])
+    assert result.exit_code == 3 and "no build (no vars.yml)" in result.stderr
