@@ -42,6 +42,7 @@ class _Walk:
         self.presses = list(call.presses) if call.presses is not None else None
         self.unsure = False  # a phone rang whose answer was not given
         self.depth = 0
+        self.menus: list[str] = []  # the IVRs this walk has been through
         self.extensions = {e["number"]: e for e in variables["asterisk__extensions"]}
         self.groups = {g["name"]: g for g in variables["asterisk__ring_groups"]}
         self.queues = {q["name"]: q for q in variables["asterisk__queues"]}
@@ -168,6 +169,11 @@ class _Walk:
 
     # ivr-<name>: prompt, WaitExten; a key → its option; silence → t, a key with no option → i (both count tries)
     def ivr(self, ivr: dict, lead: str) -> str:
+        if ivr["name"] in self.menus and self.presses is None:  # every way through it is shown above already
+            self.add("loop", f"{lead}back to IVR {ivr['name']}, whose ways are shown above",
+                     target=f"ivr:{ivr['name']}")
+            raise _End(Outcome("loop", reason=f"back to IVR {ivr['name']}"))
+        self.menus.append(ivr["name"])
         options = {o["digit"]: o for o in ivr["options"]}
         self.add("ivr", f"{lead}IVR {ivr['name']}: the PBX answers and plays {ivr['sound']}, {ivr['timeout']} s for "
                  f"a key, repeated {ivr['retries']} time(s)", target=f"ivr:{ivr['name']}", seconds=ivr["timeout"])

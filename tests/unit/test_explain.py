@@ -299,3 +299,39 @@ def test_a_build_directory_explains_the_routing_it_was_compiled_with(tmp_path, r
     assert now["outcome"] == {"result": "hangup", "reason": "after hours says hangup"}  # the site as edited since
     result = runner.invoke(app, ["explain", str(tmp_path), "--did", "+74951110001"])
     assert result.exit_code == 3 and "no build (no vars.yml)" in result.stderr
+
+
+LOOPING_IVR = """\
+site:
+  name: loop
+pbx:
+  host: 192.0.2.10
+extensions:
+  - {number: "100", name: Reception}
+trunks:
+  - {name: city, type: sip_register, host: sip.example.net, username: "74951234567", dids: ["+74951234567"]}
+inbound_routes:
+  - {did: "+74951234567", target: "ivr:main"}
+ivrs:
+  - name: main
+    prompt: custom/main
+    options:
+      - {digit: "1", target: "extension:100"}
+      - {digit: "9", target: "ivr:main"}
+    on_timeout: hangup
+"""
+
+
+def test_a_menu_that_leads_back_to_itself(tmp_path):
+    """9 plays the menu again: shown once as a way back; with the keys given, followed as the caller goes."""
+    from .conftest import write_site
+
+    v = site_vars(load_site(write_site(tmp_path, LOOPING_IVR)))
+    at = parse_at("2026-12-01T10:00", "Europe/Moscow")
+    fork = explain(v, Call("+74951234567", at=at, no_answer=True)).steps[-1]
+    again = next(b for b in fork.branches if b.choice == "press:9")
+    assert again.steps[-1].kind == "loop" and again.outcome.result == "loop"
+    assert next(b for b in fork.branches if b.choice == "press:none").outcome.reason == "IVR timeout says hangup"
+    path = explain(v, Call("+74951234567", at=at, presses=["9", "9", "1"], answer="100"))
+    assert path.trail() == ["ivr:main", "ivr:main", "ivr:main", "extension:100"]
+    assert path.outcome.extension == "100"
