@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -243,3 +244,25 @@ def test_a_configuration_only_asterisk_refuses_rolls_back_to_exactly_the_previou
     assert pbx("asterisk -rx 'pjsip list endpoints' | grep -c Endpoint:") == endpoints_before
     assert not pbx(f"ls {STATE}/pending 2>/dev/null || true").strip()
     office.compile()  # the site as written again, for whatever runs next (the PBX runs it already)
+
+
+VALID_SET = {"extensions.conf": "[general]\n[from-internal]\nexten => 100,1,NoOp()\n",
+             "voicemail.conf": "[general]\nformat=wav\n[default]\n100 => 1234,Test\n",
+             "queues.conf": "[general]\n[sales]\nstrategy=ringall\n"}
+REFUSALS = yaml.safe_load((Path(__file__).parent / "data" / "checker_refusals.yml").read_text())
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=[c["name"] for c in REFUSALS])
+def test_the_checker_refuses_what_the_module_reading_a_file_would(lab, case):
+    """On the carrier (any Asterisk will do): the checker's private Asterisk binds nothing and shares nothing."""
+    checker = (ROOT / "roles/asterisk/files/pbxctl-asterisk-check").read_text()
+    lab_api.ssh_run("carrier", "cat > /tmp/pbxctl-asterisk-check", input=checker)
+    files = {**VALID_SET, case["file"]: case["content"]}
+    script = "rm -rf /tmp/staged && mkdir /tmp/staged && " + " && ".join(
+        f"printf %s {shlex.quote(text)} > /tmp/staged/{name}" for name, text in files.items())
+    lab_api.ssh_run("carrier", script)
+    result = lab_api.ssh_run("carrier", "python3 /tmp/pbxctl-asterisk-check /tmp/staged", check=False)
+    if case["says"] is None:
+        assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stdout
+    else:
+        assert result.returncode == 1 and case["says"] in result.stdout, result.stdout
