@@ -13,8 +13,10 @@ from ..secrets import Secrets
 from ..site import Site
 from . import HOST_ADDRESS, hosts, up, webhooks
 from .layout import NETWORK_PREFIX
+from .layout import SUFFIX as INSTANCE_SUFFIX
 
-SUFFIX = "lab"  # build/<site>-lab
+# build/<site>-lab, or build/<site>-lab-N for lab instance N: two labs on one host never share a build
+SUFFIX = "lab" + INSTANCE_SUFFIX
 
 
 @dataclass(frozen=True)
