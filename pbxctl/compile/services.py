@@ -24,6 +24,9 @@ def provisioning_vars(site: Site) -> dict:
     }
 
 
+MAC_LENGTH = 12  # hex digits, as phones are keyed
+
+
 @dataclass
 class Shipped:
     plain: dict  # vars.yml
@@ -35,17 +38,25 @@ def phone_file_vars(site: Site, phone_dir: Path, files: list[Path]) -> Shipped:
     each file's SHA-1 (the checksum Ansible's find gives) so the role copies only what differs. The checksums go
     to secrets.yml: the files carry SIP secrets."""
     # in the order Jinja's sort gave them before (case-insensitive), so the nginx configuration stays as it was
-    names = sorted((str(path.relative_to(phone_dir)) for path in files), key=str.lower)
-    macs = [p.mac for p in site.phones]
+    start = len(str(phone_dir)) + 1  # files are under phone_dir: their names are what follows it
+    names = sorted((str(path)[start:] for path in files), key=str.lower)
+    order = {p.mac: index for index, p in enumerate(site.phones)}
     return Shipped(
         plain={
-            "provisioning__files": [{"path": name, "owner": next((m for m in macs if m in name.lower()), "")}
-                                    for name in names],
+            "provisioning__files": [{"path": name, "owner": _owner(name, order)} for name in names],
             "provisioning__dirs": sorted({str(PurePosixPath(name).parent) for name in names} - {"."}),
         },
         secret={"provisioning__checksums": {name: hashlib.sha1((phone_dir / name).read_bytes()).hexdigest()
                                             for name in names}},
     )
+
+
+def _owner(name: str, order: dict[str, int]) -> str:
+    """The MAC a device file is named after (its login alone may fetch it), the site's first where several are;
+    '' for a model-level file. order: each phone's MAC → its place in the site."""
+    low = name.lower()
+    found = {low[i:i + MAC_LENGTH] for i in range(len(low) - MAC_LENGTH + 1)} & order.keys()
+    return min(found, key=order.__getitem__) if found else ""
 
 
 def router_vars(site: Site) -> dict:
