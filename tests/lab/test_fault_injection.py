@@ -26,6 +26,7 @@ import yaml
 from pbxctl import lab as lab_api
 from pbxctl.compile import Compiled, compile_site, load_with_secrets
 from pbxctl.lab.provider import carrier_accounts
+from pbxctl.lab.retarget import lab_retarget
 from pbxctl.run import ansible_env, playbook_argv, run_playbook
 
 pytestmark = pytest.mark.lab
@@ -35,14 +36,6 @@ EXAMPLE = ROOT / "inventories" / "example-office"
 RUN_TIMEOUT = 600
 CHECKER = "/usr/local/sbin/pbxctl-asterisk-check"
 STATE = "/var/lib/pbxctl/asterisk/previous"
-
-
-def lab_retarget():
-    try:
-        from pbxctl.lab.retarget import lab_retarget as retarget
-    except ImportError:
-        from pbxctl.targets import lab_retarget as retarget
-    return retarget()
 
 
 @dataclass(frozen=True)
