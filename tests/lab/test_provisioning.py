@@ -34,13 +34,15 @@ import yaml
 
 from pbxctl.exit_codes import TASK_FAILED
 from pbxctl.lab import layout as lab_layout
+from pbxctl.lab.retarget import SUFFIX as LAB_SUFFIX
+from pbxctl.phones import manifest
 
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "inventories" / "example-office" / "site.yml"
 SECRETS = SITE.parent / "secrets.yml"
-BUILD = ROOT / "build" / "example-office-lab"
+BUILD = ROOT / "build" / f"example-office-{LAB_SUFFIX}"
 PBXCTL = str(Path(sys.executable).parent / "pbxctl")
 PBX = lab_layout.machine("pbx").address
 HOST = lab_layout.HOST_ADDRESS
@@ -74,8 +76,9 @@ def served() -> dict:
     for part in ("pbx", "phones"):
         run = pbxctl("apply", str(SITE), "--only", part, "--lab")
         assert run.returncode == 0, f"apply --only {part} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    # what the site serves: every rendered file, not the manifest render keeps for itself
     files = {str(p.relative_to(BUILD / "phones")): p.read_bytes()
-             for p in sorted((BUILD / "phones").rglob("*")) if p.is_file()}
+             for p in sorted((BUILD / "phones").rglob("*")) if p.is_file() and p.name != manifest.NAME}
     role_secrets = yaml.safe_load((BUILD / "secrets.yml").read_text())
     tftp = yaml.safe_load((BUILD / "vars.yml").read_text())["provisioning__tftp_files"]
     return {"files": files, "passwords": role_secrets["provisioning__http_passwords"], "tftp": tftp,
