@@ -178,6 +178,8 @@ def site_dir(tmp_path_factory):
     from pbxctl.lab.retarget import lab_retarget
 
     target = lab_retarget()  # boots the lab if it is down; never takes it down
+    # a bare pbx: a demo or an earlier run leaves NUT running with its own UPS, which these tests must not inherit
+    lab.reset("pbx")
     directory = tmp_path_factory.mktemp("ups-site")
     if (EXAMPLE / "secrets.yml").exists():  # the demo's, when it ran first; else the lab compile makes them
         shutil.copy(EXAMPLE / "secrets.yml", directory / "secrets.yml")
