@@ -92,6 +92,7 @@ def run_until_killed(compiled: Compiled, playbook: str, point: KillPoint) -> lis
         proc.wait()
     finally:
         watchdog.cancel()
+        _kill_workers(out_dir)
     assert killed.is_set() and proc.returncode == -signal.SIGKILL, (
         f"the run ended (rc {proc.returncode}) before {point.name!r}; last tasks: {seen[-5:]}")
     return seen
@@ -100,6 +101,15 @@ def run_until_killed(compiled: Compiled, playbook: str, point: KillPoint) -> lis
 def _kill(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _kill_workers(out_dir: Path) -> None:
+    """Ansible's workers start sessions of their own, so the group kill misses them: a lost worker would outlive
+    its run (idle, holding an SSH connection) as it does on a real control node. End those of this build."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if str(out_dir).encode() in cmdline.read_bytes():
+                os.kill(int(cmdline.parent.name), signal.SIGKILL)
 
 
 def converges(compiled: Compiled, playbook: str) -> tuple[int, int]:
