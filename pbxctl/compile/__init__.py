@@ -111,10 +111,15 @@ def _site_files(site: Site, site_dir: Path) -> dict:
     return found
 
 
+def build_dir(site_name: str, suffix: str | None = None) -> Path:
+    """Where a site compiles by default: build/<site>, or build/<site>-<suffix> for a retargeted run."""
+    return Path("build") / (site_name + (f"-{suffix}" if suffix else ""))
+
+
 def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | None,
                   overlay: Overlay | None, frozen: bool) -> Compiled:
     site, secrets, password_file = load_with_secrets(site_file, vault_option, overlay, frozen)
-    out = out_dir or Path("build") / (site.site.name + (f"-{overlay.suffix}" if overlay else ""))
+    out = out_dir or build_dir(site.site.name, overlay.suffix if overlay else None)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)  # the build holds the site's secrets and the vault password's path
     phones = write_phones(site, secrets, out / "phones")

@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pbxctl.compile import build_dir
 from pbxctl.exit_codes import TASK_FAILED
 from pbxctl.lab import layout as lab_layout
 from pbxctl.lab.retarget import SUFFIX as LAB_SUFFIX
@@ -42,7 +43,7 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "inventories" / "example-office" / "site.yml"
 SECRETS = SITE.parent / "secrets.yml"
-BUILD = ROOT / "build" / f"example-office-{LAB_SUFFIX}"
+BUILD = ROOT / build_dir("example-office", LAB_SUFFIX)
 PBXCTL = str(Path(sys.executable).parent / "pbxctl")
 PBX = lab_layout.machine("pbx").address
 HOST = lab_layout.HOST_ADDRESS

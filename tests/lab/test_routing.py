@@ -30,6 +30,7 @@ import yaml
 from harness.carrier import TrunkAccount
 
 from pbxctl import lab as lab_api
+from pbxctl.compile import build_dir
 from pbxctl.lab.retarget import SUFFIX as LAB_SUFFIX
 
 pytestmark = pytest.mark.lab
@@ -109,7 +110,7 @@ def site(lab, crm, tmp_path_factory) -> dict:
     started = time.monotonic()
     run = pbxctl("apply", str(work / "site.yml"), "--only", "pbx", "--lab")
     assert run.returncode == 0, f"apply failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
-    secrets = yaml.safe_load((ROOT / "build" / f"routing-lab-{LAB_SUFFIX}" / "secrets.yml").read_text())
+    secrets = yaml.safe_load((ROOT / build_dir("routing-lab", LAB_SUFFIX) / "secrets.yml").read_text())
     return {"path": work / "site.yml", "secrets": secrets, "apply_seconds": time.monotonic() - started}
 
 
