@@ -55,7 +55,7 @@ def preflight_problem() -> str | None:
 
 def hosts(names: list[str] | None = None) -> dict[str, LabHost]:
     """What each machine is (address, login), whether or not it runs now."""
-    return {spec.name: _host(spec) for spec in _specs(names)}
+    return {spec.name: _host(spec) for spec in (_specs(names) if names else MACHINES)}
 
 
 def status(names: list[str] | None = None) -> dict[str, LabHost | None]:
@@ -104,7 +104,7 @@ def down(names: list[str] | None = None, purge: bool = False) -> None:
 
 
 def _down(names: list[str] | None, purge: bool) -> None:
-    for spec in _specs(names):
+    for spec in _specs(names) if names else MACHINES:
         machine.stop(spec.name)
         if purge:
             rootfs.remove_tree(layout.machine_root(spec.name))
@@ -167,8 +167,9 @@ def _exclusive() -> Iterator[None]:
 
 
 def _specs(names: list[str] | None) -> list[layout.MachineSpec]:
+    """The named machines; by default the ones every lab has (the on-demand ones only when named)."""
     if not names:
-        return list(MACHINES)
+        return [spec for spec in MACHINES if not spec.on_demand]
     try:
         return [layout.machine(name) for name in names]
     except KeyError as error:

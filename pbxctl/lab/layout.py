@@ -30,11 +30,16 @@ class MachineSpec:
     name: str
     address: str
     image: str  # which cached image the machine starts from: "base" (bare server) or "carrier"
+    # booted only when named (`lab up standby`, a test asking for it): most runs need only pbx + carrier
+    on_demand: bool = False
 
 
 MACHINES: tuple[MachineSpec, ...] = (
     MachineSpec("pbx", f"{SUBNET}.10", "base"),
     MachineSpec("carrier", f"{SUBNET}.20", "carrier"),
+    MachineSpec("standby", f"{SUBNET}.11", "base", on_demand=True),  # a second PBX taking over from pbx
+    MachineSpec("branch-b", f"{SUBNET}.12", "base", on_demand=True),  # more offices' PBXs, for linked sites
+    MachineSpec("branch-c", f"{SUBNET}.13", "base", on_demand=True),
 )
 
 
