@@ -1,6 +1,7 @@
 """Read a site file into the model; every problem comes back as file:line:col: dotted.path: message."""
 
 import gc
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from .problems import Path, Problem, SiteInvalid
 from .site import Site
 from .site.base import KeyProblem
 from .site.checks import cross_check
+from .site.extends import EXTENDS_KEY, deep_merge, origin
 from .site.paths import missing_repo_files
 
 # keys the model also reads under an older name (validation_alias): a problem is shown where the file has it
@@ -297,15 +299,59 @@ def _load_site(file: FsPath) -> Site:
         raise SiteInvalid([f"{file}:1:1: (file): a site file is a mapping of sections, got "
                            f"{type(located.data).__name__}"])
     problems = located.duplicates + located.secrets + located.scalars
+    data, base = located.data, None
+    if EXTENDS_KEY in data:
+        base = _defaults(file, located)
+        data = deep_merge(base[1].data, data)
     try:
-        site = Site.model_validate(located.data)
+        site = Site.model_validate(data)
     except ValidationError as error:
         # a secret or an impossible date is already reported at its path: pydantic's word on it adds nothing
         known = {p.path for p in problems}
         problems += [p for p in _pydantic_problems(error, located.root) if p.path not in known]
-        raise SiteInvalid(format_problems(file, located, problems)) from None
+        raise SiteInvalid(_layered(file, located, base, problems)) from None
     problems += cross_check(site)
     problems += [Problem(path, message) for path, message in missing_repo_files(site, file.parent)]
     if problems:
-        raise SiteInvalid(format_problems(file, located, problems))
+        raise SiteInvalid(_layered(file, located, base, problems))
     return site
+
+
+def _defaults(file: FsPath, located: Located) -> tuple[FsPath, Located]:
+    """The defaults file a site extends (beside it or up the repository), parsed; its own YAML problems
+    (a secret, a key twice) are told against it."""
+    name = located.data[EXTENDS_KEY]
+    line, col = _position(located.root, (EXTENDS_KEY,))
+    where = f"{file}:{line}:{col}: {EXTENDS_KEY}"
+    if not isinstance(name, str) or not name.strip():
+        raise SiteInvalid([f"{where}: expected the path of a defaults file (relative to this file)"])
+    path = FsPath(os.path.normpath(file.parent / name))  # as the user would write it: no a/../
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SiteInvalid([f"{where}: cannot read {name}: {getattr(error, 'strerror', None) or error}"]) from None
+    try:
+        defaults = parse_located(text)
+    except yaml.MarkedYAMLError as error:
+        raise SiteInvalid([_yaml_error(path, error)]) from None
+    if not isinstance(defaults.data, dict):
+        raise SiteInvalid([f"{path}:1:1: (file): a defaults file is a mapping of sections, like a site file"])
+    if EXTENDS_KEY in defaults.data:
+        line, col = _position(defaults.root, (EXTENDS_KEY,))
+        raise SiteInvalid([f"{path}:{line}:{col}: {EXTENDS_KEY}: a defaults file extends nothing (one level: "
+                           "site over defaults, so where a value comes from is always one of two files)"])
+    own = defaults.duplicates + defaults.secrets + defaults.scalars
+    if own:
+        raise SiteInvalid(format_problems(path, defaults, own))
+    return path, defaults
+
+
+def _layered(file: FsPath, located: Located, base: tuple[FsPath, Located] | None,
+             problems: list[Problem]) -> list[str]:
+    """format_problems, each problem told against the file its value came from (the site or its defaults)."""
+    if base is None:
+        return format_problems(file, located, problems)
+    mine = [p for p in problems
+            if origin(_walk(located.root, p.path)[2], _walk(base[1].root, p.path)[2]) == "site"]
+    theirs = [p for p in problems if p not in mine]
+    return format_problems(file, located, mine) + format_problems(base[0], base[1], theirs)

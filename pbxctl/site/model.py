@@ -17,6 +17,8 @@ from .ups import Ups
 class Site(Model):
     """An office: its PBX, numbers, call routing, phones, router and UPS."""
 
+    extends: str | None = Field(None, description="a defaults file (path relative to this one) this site is "
+                                "deep-merged over: mappings merge, the site's lists and values replace")
     site: SiteInfo = Field(description="the site itself: name, time zone, language, country")
     pbx: Pbx = Field(description="the PBX server: how Ansible reaches it and what phones and providers see")
     extensions: list[Extension] = Field(default_factory=list,
