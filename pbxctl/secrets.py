@@ -14,6 +14,7 @@ from . import pki
 from .load import FastDumper, fast_load
 from .problems import SiteInvalid
 from .site import Site
+from .site.catalogue import MODELS
 from .vault import vault_lib
 
 VAULT_ENV = "PBXCTL_VAULT_PASSWORD_FILE"
@@ -113,6 +114,8 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
         secrets.ensure("phones", phone.mac, "http_password", lambda: _token(24))
         # one web/admin password per device: one phone read out doesn't open the others
         secrets.ensure("phones", phone.mac, "admin_password", lambda: _token(16))
+        if site.provisioning.yealink_aes and MODELS[phone.model].vendor == "yealink":
+            secrets.ensure("phones", phone.mac, "aes_key", lambda: _token(16))  # AES-128: 16 characters
     if (secrets.data.get("admin") or {}).pop("phones", None) is not None:  # the old site-wide one
         secrets.added += 1
         if not secrets.data["admin"]:

@@ -51,6 +51,7 @@ def site_context(site: Site, secrets: Secrets) -> dict:
             "http_auth": True,
             "resync_minutes": prov.resync_minutes,
             "firmware_base": (prov.firmware_url or f"{base}/firmware").rstrip("/"),
+            "yealink_aes": prov.yealink_aes,
         },
         "ntp": prov.ntp_server or pbx_address(site),
         "ca_cert": secrets.get("tls", "ca", "cert"),
@@ -99,12 +100,18 @@ def device_context(shared: dict, phone: Phone, secrets: Secrets) -> dict:
         "http_user": http_user(phone),
         "http_password": secrets.get("phones", phone.mac, "http_password"),
         "admin_password": secrets.get("phones", phone.mac, "admin_password"),
+        "aes_key": secrets.get("phones", phone.mac, "aes_key") if _encrypted(shared, model) else None,
         "firmware_url": f"{shared['prov']['firmware_base']}/{phone.firmware}" if phone.firmware else None,
         "firmware_version": phone.firmware_version,
         # the voicemail key calls the dialplan's code where the first line has a box
         "voicemail": VOICEMAIL if lines and lines[0]["extension"] in shared["voicemail"] else None,
         "handsets": [_handset(i, handset, line_of) for i, handset in enumerate(phone.handsets, 1)],
     }
+
+
+def _encrypted(shared: dict, model) -> bool:
+    """Whether this device's own file goes out encrypted with its key (Yealink, when the site asks for it)."""
+    return shared["prov"]["yealink_aes"] and model.vendor == "yealink"
 
 
 def _handset(index: int, handset, line_of: dict) -> dict:
@@ -122,7 +129,10 @@ def check_devices(site: Site, secrets: Secrets) -> None:
             for item in ("username", "password"):
                 if not secrets.get("extensions", line.extension, item):
                     problems.append(f"secrets: extensions.{line.extension}.{item}: missing")
-        for item in ("http_password", "admin_password"):
+        needed = ["http_password", "admin_password"]
+        if site.provisioning.yealink_aes and MODELS[phone.model].vendor == "yealink":
+            needed.append("aes_key")
+        for item in needed:
             if not secrets.get("phones", phone.mac, item):
                 problems.append(f"secrets: phones.{phone.mac}.{item}: missing")
     if not secrets.get("tls", "ca", "cert"):

@@ -30,6 +30,8 @@ def staging(site: Site, secrets: Secrets, mac: str | None = None) -> list[dict]:
         elif vendor == "yealink":
             # Settings > Auto Provision: the login it fetches <mac>.cfg with (the server URL comes by option 66)
             setting, value = "Auto Provision user name / password", f"{ctx['http_user']} / {ctx['http_password']}"
+            if ctx["aes_key"]:  # the same page: the key its own file is encrypted with
+                setting, value = setting + " / MAC-Oriented AES Key", f"{value} / {ctx['aes_key']}"
         elif vendor == "grandstream":
             # Maintenance > Upgrade and Provisioning: HTTPS, the Config Server Path, the HTTP/HTTPS user and password
             setting, value = ("Config Server Path (HTTPS) / HTTP user / HTTP password",

@@ -6,10 +6,15 @@ login it holds from staging (Auto Provision user name and password). The device 
 admin password and that same login. Line keys: registered lines take the first keys, BLF and speed dials follow.
 DECT bases: handset.N.* maps handsets to lines.
 
-AES-encrypted files (the model-wide and per-MAC keys Yealink supports) are not rendered: every device file already
-goes only over HTTPS to the device's own login. Names and formats: phone_templates/yealink/reference.yml.
+With `provisioning.yealink_aes`, `<mac>.cfg` is AES-128-ECB encrypted (PKCS#7 padding) with the device's own
+16-character key, which the integrator enters at staging as its MAC-oriented AES key: the file on the server and on
+the wire is unreadable without it. The key is never served: Yealink's `<mac>_Security.enc` key file wraps it in a
+key that is public (CVE-2024-24681), so it would hand the key to anyone who fetched it. The common file holds no
+secret and stays plain. Names and formats: phone_templates/yealink/reference.yml.
 """
 
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from jinja2 import Environment
 
 from ..site.catalogue import PhoneModel
@@ -69,7 +74,22 @@ def device_files(env: Environment, ctx: dict) -> dict[str, bytes]:
     codecs = [CODECS[c] for c in ctx["site"]["pbx"]["codecs"] if c in CODECS]
     text = env.get_template("yealink/mac.cfg.j2").render(d=ctx, keys=line_keys(ctx), codecs=codecs,
                                                           all_codecs=sorted(set(CODECS.values())))
-    return {device_name(ctx["mac"]): text.encode("utf-8")}
+    data = text.encode("utf-8")
+    return {device_name(ctx["mac"]): encrypt(data, ctx["aes_key"]) if ctx["aes_key"] else data}
+
+
+def encrypt(data: bytes, key: str) -> bytes:
+    """AES-128-ECB with PKCS#7 padding, the format a Yealink decrypts with its MAC-oriented AES key."""
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(key.encode("ascii")), modes.ECB()).encryptor()
+    return encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
+
+
+def decrypt(data: bytes, key: str) -> bytes:
+    """What the device does with the file (tests read it back this way)."""
+    decryptor = Cipher(algorithms.AES(key.encode("ascii")), modes.ECB()).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(decryptor.update(data) + decryptor.finalize()) + unpadder.finalize()
 
 
 def model_files(env: Environment, shared: dict, model: PhoneModel) -> dict[str, bytes]:

@@ -114,6 +114,9 @@ class Provisioning(Model):
                                      description="where phones fetch firmware from (none: firmware is left alone)")
     eltex_option43: bool = Field(False, description="hand Eltex devices their file by DHCP option 43 (experimental: "
                                                     "Eltex's archive layout is not verified, see the README)")
+    yealink_aes: bool = Field(False, description="encrypt each Yealink's own file (AES-128) with a key of its own, "
+                                                 "kept in secrets.yml and entered at staging: the file is unreadable "
+                                                 "at rest and to anyone without the key")
 
     @field_validator("protocols", mode="before")
     @classmethod

@@ -82,8 +82,10 @@ def served() -> dict:
              for p in sorted((BUILD / "phones").rglob("*")) if p.is_file() and p.name != manifest.NAME}
     role_secrets = yaml.safe_load((BUILD / "secrets.yml").read_text())
     tftp = yaml.safe_load((BUILD / "vars.yml").read_text())["provisioning__tftp_files"]
+    phones = yaml.safe_load(SECRETS.read_text())["phones"]
     return {"files": files, "passwords": role_secrets["provisioning__http_passwords"], "tftp": tftp,
-            "recordings_password": role_secrets["asterisk__recordings_http_password"]}
+            "recordings_password": role_secrets["asterisk__recordings_http_password"],
+            "aes_keys": {mac: entry["aes_key"] for mac, entry in phones.items() if entry.get("aes_key")}}
 
 
 def owner(name: str, macs) -> str | None:
@@ -314,6 +316,14 @@ def line_from_grandstream(data: bytes) -> dict:
             "server": host, "port": int(port or 5060)}
 
 
+def as_device_reads(served: dict, mac: str, data: bytes) -> bytes:
+    """A Yealink staged with its AES key (provisioning.yealink_aes) decrypts its own file with it."""
+    from pbxctl.phones import yealink
+
+    key = served["aes_keys"].get(mac)
+    return yealink.decrypt(data, key) if key else data
+
+
 PARSERS = {"cisco": line_from_cisco, "panasonic": line_from_panasonic, "eltex": line_from_eltex,
            "yealink": line_from_yealink, "grandstream": line_from_grandstream}
 
@@ -331,6 +341,7 @@ def fetched_line(vendor: str, served: dict) -> dict:
     mac, name, extension, _ = PHONES[vendor]
     status, data, _ = https_get(name, (mac, served["passwords"][mac]))
     assert status == 200
+    data = as_device_reads(served, mac, data)
     line = PARSERS[vendor](data)
     assert line["user"] == extension and line["server"] == PBX
     line["challenge"] = resync_challenge(vendor, data, line)
@@ -450,7 +461,7 @@ def test_first_contact_chain_ends_in_a_registration(served, vendor, tmp_path):
     assert urllib.parse.urlsplit(own_url).path.lstrip("/") == name
     # not staged: the device gets nothing
     assert https_get(name, None, urllib.parse.urlsplit(own_url).port or 443, ca)[0] == 401
-    line = PARSERS[vendor](_fetch(own_url, login, ca, tmp_path))
+    line = PARSERS[vendor](as_device_reads(served, mac, _fetch(own_url, login, ca, tmp_path)))
     assert line["user"] == extension and line["server"] == PBX
     with SipLine(line["server"], line["port"]) as sip:
         assert sip.register(line["user"], line["auth_user"], line["password"]) == 200
