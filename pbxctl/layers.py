@@ -34,6 +34,7 @@ PARTS = {
     "pbxctl.ansible_plugins": "actions",
     "pbxctl.run": "actions",
     "pbxctl.plan": "actions",
+    "pbxctl.timing": "actions",
     "pbxctl.doctor": "actions",
     "pbxctl.resync": "actions",
     "pbxctl.router_ssh": "actions",

@@ -20,6 +20,7 @@ from .compile import Compiled
 from .exit_codes import ANSIBLE_ERROR
 from .problems import UserError
 from .resources import callback_plugins_dir
+from .timing import TaskTime, Timer
 
 JSON_VERSION = 1  # of the --json documents (pbxctl/run.schema.json); bumped when a field changes meaning
 SYMBOLS = {"ok": "[green]ok[/]", "changed": "[yellow]changed[/]", "failed": "[red]FAILED[/]",
@@ -44,6 +45,7 @@ class RunResult:
     notices: list[dict] = field(default_factory=list)
     data: dict = field(default_factory=dict)  # {host: {key: [values…]}}: what roles report by set_stats
     messages: list[str] = field(default_factory=list)  # Ansible's own lines: warnings, errors before any task
+    tasks: list[TaskTime] = field(default_factory=list)  # every task that ran on some host, with its duration
 
     @property
     def changed(self) -> int:
@@ -52,7 +54,8 @@ class RunResult:
     def as_json(self) -> dict:
         return {"version": JSON_VERSION, "returncode": self.returncode, "seconds": round(self.seconds, 2),
                 "changed": self.changed, "hosts": self.stats, "changes": self.changes, "failures": self.failures,
-                "notices": self.notices, "messages": self.messages}
+                "notices": self.notices, "messages": self.messages, "tasks_run": len(self.tasks),
+                "tasks": [task.as_json() for task in self.tasks]}
 
 
 def ansible_playbook() -> str:
@@ -130,6 +133,7 @@ def run_playbook(compiled: Compiled, playbook: str = "site.yml", check: bool = F
     started = time.monotonic()
     result = RunResult(returncode=0, seconds=0.0)
     out_dir = compiled.out_dir.resolve()
+    timer = Timer()
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env=ansible_env(out_dir), cwd=out_dir) as proc:
         for line in proc.stdout:
@@ -140,8 +144,11 @@ def run_playbook(compiled: Compiled, playbook: str = "site.yml", check: bool = F
             if not isinstance(event, dict) or "event" not in event:
                 _message(result, line, console, quiet)
                 continue
+            timer.feed(event)
             _record(result, event)
             progress.show(event)
+    timer.feed({"event": "stats", "t": time.monotonic()})  # a run cut short closes its last task too
+    result.tasks = timer.tasks
     result.returncode = proc.returncode
     result.seconds = time.monotonic() - started
     if quiet and proc.returncode != 0:

@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -23,6 +24,8 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "pbxctl_events"
 
     def _emit(self, **event):
+        # when it happened: pbxctl times tasks from these (a task lasts until the next one starts)
+        event["t"] = round(time.monotonic(), 3)
         sys.stdout.write(json.dumps(event, default=str) + "\n")
         sys.stdout.flush()
 
