@@ -162,6 +162,7 @@ PLAYBOOKS = {"all": "site.yml", "pbx": "pbx.yml", "phones": "provisioning.yml", 
 OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups | security (default: everything)")]
 LabOpt = Annotated[bool, typer.Option("--lab", help="apply to the local lab machines instead of the site's")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON document on stdout (pbxctl/run.schema.json)")]
+ProfileOpt = Annotated[bool, typer.Option("--profile", help="list the slowest tasks after the run")]
 
 
 def _compile_for_run(site: Path, lab: bool, vault_password_file: Path | None, only: str, frozen: bool | None):
@@ -196,19 +197,26 @@ def _failures(result, secrets: list[str]) -> None:
                   "its output is above[/]")
 
 
-def _summary(result) -> None:
-    for host, counts in sorted(result.stats.items()):
-        colour = "red" if counts.get("failures") or counts.get("unreachable") else "green"
-        out.print(f"[{colour}]{escape(host)}[/]: ok={counts.get('ok', 0)} changed={counts.get('changed', 0)} "
-                  f"failed={counts.get('failures', 0)} unreachable={counts.get('unreachable', 0)}")
-    for notice in result.notices:
-        err.print(f"[yellow]! {escape(notice['host'])}: {escape(notice['message'])}[/]")
-    out.print(f"{result.seconds:.1f} s")
+def _summary(result, notices: bool = True) -> None:
+    from ..timing import summary_lines
+
+    if notices:
+        for notice in result.notices:
+            err.print(f"[yellow]! {escape(notice['host'])}: {escape(notice['message'])}[/]")
+    for line in summary_lines(result.stats, result.seconds, len(result.tasks)):
+        out.print(line, markup=False)
+
+
+def _profile(result, console) -> None:
+    from ..timing import profile_lines
+
+    for line in profile_lines(result.tasks, result.seconds):
+        console.print(line, markup=False)
 
 
 @app.command()
 def apply(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
-          vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
+          vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False) -> None:
     """Compile the site and make its machines match it."""
     from ..plan import secret_values
     from ..run import run_playbook
@@ -221,6 +229,8 @@ def apply(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt 
         typer.echo(json.dumps(_document("apply", site, result, code), indent=2, sort_keys=True))
     else:
         _summary(result)
+    if profile:
+        _profile(result, err if json_output else out)
     _failures(result, secret_values(compiled))
     raise typer.Exit(code)
 
@@ -229,7 +239,7 @@ def apply(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt 
 def plan(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
          detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="exit 2 when there are "
                                                          "changes to apply (0: none)")] = False,
-         vault_password_file: VaultOpt = None, frozen: FrozenOpt = None) -> None:
+         vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False) -> None:
     """Show what apply would change (check mode with diffs, secrets masked); changes nothing."""
     from ..plan import planned_changes, print_plan, secret_values
     from ..run import run_playbook
@@ -245,8 +255,11 @@ def plan(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt =
         _failures(result, secrets)
     else:
         print_plan(result, out, secrets)
+        _summary(result, notices=False)  # print_plan has shown them
         if result.returncode != 0 and not result.failures:
             _failures(result, secrets)
+    if profile:
+        _profile(result, err if json_output else out)
     raise typer.Exit(code)
 
 
