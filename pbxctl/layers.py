@@ -39,9 +39,11 @@ PARTS = {
     "pbxctl.resync": "actions",
     "pbxctl.router_ssh": "actions",
     "pbxctl.lab": "actions",
+    "pbxctl.build": "actions",  # Asterisk built into .debs on the control node, for suites without it
     # cli: Typer wiring, the one place user errors are printed
     "pbxctl.output": "cli",
     "pbxctl.lab.cli": "cli",
+    "pbxctl.build.__main__": "cli",  # the role's entry point to the build
     "pbxctl.cli": "cli",
     "pbxctl.__main__": "cli",
 }

@@ -299,6 +299,7 @@ def main() -> None:
 
 def _mount_sub_apps() -> None:
     from ..lab.cli import lab_app
+    from .build import build_app
     from .explain import explain_command
     from .phones import phones_app
     from .router import router_app
@@ -308,6 +309,7 @@ def _mount_sub_apps() -> None:
     app.add_typer(lab_app, name="lab", help="Throw-away local servers (systemd-nspawn) standing in for a site's.")
     app.add_typer(router_app, name="router", help="The MikroTik router as a RouterOS script (.rsc), and SSH import.")
     app.add_typer(phones_app, name="phones", help="Phone and gateway provisioning files.")
+    app.add_typer(build_app, name="build", help="Asterisk built into a .deb for Debian releases without it.")
 
 
 _mount_sub_apps()

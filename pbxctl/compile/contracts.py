@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..numbers import NumberFormat
 from ..site.extensions import Extension
+from ..site.pbx import Install
 from ..site.router import Router
 from ..site.routing import Cdr, CrmLookup, InboundRoute, Ivr, IvrOption, OutboundRoute, Queue, Recording, RingGroup
 from ..site.security import Alerts, Fail2ban
@@ -165,6 +166,7 @@ class AsteriskVars(Role):
     ROLE: ClassVar[str] = "asterisk"
 
     asterisk__flavour: Literal["asterisk", "freepbx"]
+    asterisk__install: Install = Field(description="pbx.install: install_<source>.yml installs Asterisk")
     asterisk__address: str = Field(description="where phones, trunks and the router reach the PBX")
     asterisk__sip_port: int
     asterisk__local_networks: list[str]

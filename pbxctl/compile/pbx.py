@@ -156,6 +156,7 @@ def pbx_vars(site: Site) -> dict:
     country = site.site.country
     return {
         "asterisk__flavour": site.pbx.flavour,
+        "asterisk__install": {"source": site.pbx.install.source, "version": site.pbx.install.version},
         "asterisk__address": pbx_address(site),
         "asterisk__sip_port": site.pbx.sip_port,
         "asterisk__local_networks": [str(n) for n in site.pbx.local_networks],

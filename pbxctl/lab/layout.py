@@ -19,7 +19,9 @@ PROXY_URL = f"http://{HOST_ADDRESS}:{PROXY_PORT}"
 # The proxy forwards only to these mirrors: the lab has no other business outside this machine.
 PROXY_ALLOWED_HOSTS = ("deb.debian.org",)
 
-DEBIAN_SUITE = "sid"  # the only Debian suite that packages Asterisk
+DEBIAN_SUITE = "sid"  # the only Debian suite that packages Asterisk: the default image's suite
+# Debian 12 and 13 have no Asterisk package: servers on them get it from `pbxctl build asterisk` (pbxctl/build)
+SUITES = ("sid", "trixie", "bookworm")
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "iproute2", "ca-certificates")
 SSH_USER = "root"
@@ -29,7 +31,8 @@ SSH_USER = "root"
 class MachineSpec:
     name: str
     address: str
-    image: str  # which cached image the machine starts from: "base" (bare server) or "carrier"
+    # which cached image the machine starts from: "base" (bare sid server), "base-<suite>" or "carrier"
+    image: str
     # booted only when named (`lab up standby`, a test asking for it): most runs need only pbx + carrier
     on_demand: bool = False
 
@@ -40,6 +43,11 @@ MACHINES: tuple[MachineSpec, ...] = (
     MachineSpec("standby", f"{SUBNET}.11", "base", on_demand=True),  # a second PBX taking over from pbx
     MachineSpec("branch-b", f"{SUBNET}.12", "base", on_demand=True),  # more offices' PBXs, for linked sites
     MachineSpec("branch-c", f"{SUBNET}.13", "base", on_demand=True),
+    MachineSpec("bench-1", f"{SUBNET}.14", "base", on_demand=True),  # with the above, a fleet of five PBXs
+    MachineSpec("bench-2", f"{SUBNET}.15", "base", on_demand=True),  # for bench/bench_fleet.py
+    # bare servers of the Debian releases offices run (.14 and .15 are taken by the bench's machines)
+    MachineSpec("deb12", f"{SUBNET}.16", "base-bookworm", on_demand=True),
+    MachineSpec("deb13", f"{SUBNET}.17", "base-trixie", on_demand=True),
 )
 
 

@@ -1,4 +1,5 @@
-"""Cached root filesystems: a bare Debian sid server ("base") and one with Asterisk for the carrier.
+"""Cached root filesystems: bare Debian servers ("base" is sid, "base-bookworm"…) and sid with Asterisk for the
+carrier.
 
 debootstrap runs once per host; afterwards a machine's root is a tarball extraction away.
 """
@@ -23,13 +24,27 @@ def _recipe_tag(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:10]
 
 
+def image_suite(kind: str) -> str:
+    """The Debian suite of an image kind: "base" and "carrier" are sid, "base-bookworm" is bookworm."""
+    _, _, suite = kind.partition("-")
+    suite = suite or layout.DEBIAN_SUITE
+    if suite not in layout.SUITES:
+        raise ValueError(f"unknown suite {suite!r} in image kind {kind!r} (known: {', '.join(layout.SUITES)})")
+    return suite
+
+
+def _base_tag(suite: str) -> str:
+    return _recipe_tag(suite, layout.BASE_PACKAGES, EXTRA_BASE_PACKAGES)
+
+
 def image_path(kind: str) -> Path:
-    base_tag = _recipe_tag(layout.DEBIAN_SUITE, layout.BASE_PACKAGES, EXTRA_BASE_PACKAGES)
-    if kind == "base":
-        return layout.cache_dir() / f"base-{layout.DEBIAN_SUITE}-{base_tag}.tar.zst"
-    if kind == "carrier":
-        tag = _recipe_tag(base_tag, CARRIER_PACKAGES, layout.PROXY_URL)
-        return layout.cache_dir() / f"carrier-{layout.DEBIAN_SUITE}-{tag}.tar.zst"
+    family = kind.partition("-")[0]
+    suite = image_suite(kind)
+    if family == "base":
+        return layout.cache_dir() / f"base-{suite}-{_base_tag(suite)}.tar.zst"
+    if family == "carrier" and suite == layout.DEBIAN_SUITE:
+        tag = _recipe_tag(_base_tag(suite), CARRIER_PACKAGES, layout.PROXY_URL)
+        return layout.cache_dir() / f"carrier-{suite}-{tag}.tar.zst"
     raise ValueError(f"unknown image kind {kind!r}")
 
 
@@ -44,8 +59,8 @@ def ensure_image(kind: str) -> Path:
     build_log(kind).unlink(missing_ok=True)
     build_dir = layout.cache_dir() / f"build-{kind}"
     remove_tree(build_dir)
-    if kind == "base":
-        _debootstrap(build_dir)
+    if kind.startswith("base"):
+        _debootstrap(build_dir, image_suite(kind), build_log(kind))
     else:
         extract(ensure_image("base"), build_dir)
         _install_carrier_packages(build_dir)
@@ -63,13 +78,12 @@ def extract(image: Path, dest: Path) -> None:
     )
 
 
-def _debootstrap(root: Path) -> None:
+def _debootstrap(root: Path, suite: str, log: Path) -> None:
     root.parent.mkdir(parents=True, exist_ok=True)
     include = ",".join((*layout.BASE_PACKAGES, *EXTRA_BASE_PACKAGES))
     processes.run_logged(
-        ["debootstrap", "--variant=minbase", f"--include={include}", layout.DEBIAN_SUITE, str(root),
-         layout.DEBIAN_MIRROR],
-        build_log("base"), "debootstrap of the base image",
+        ["debootstrap", "--variant=minbase", f"--include={include}", suite, str(root), layout.DEBIAN_MIRROR],
+        log, f"debootstrap of the {suite} base image",
     )
     _strip_apt_lists(root)
 

@@ -1,8 +1,10 @@
 """The PBX server: how to reach it and how Asterisk faces the networks."""
 
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 from typing import Annotated, Literal
 
+import yaml
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import KeyProblem, Model
@@ -24,6 +26,36 @@ def _not_freepbx(flavour: str) -> str:
     return flavour
 
 
+# Releases `source: build` knows the sources of (tarball URL and sha256): pbxctl/build/releases.yml
+RELEASES_FILE = Path(__file__).resolve().parent.parent / "build" / "releases.yml"
+
+
+def _buildable(version: str | None) -> str | None:
+    if version is None:
+        return version
+    known = list(yaml.safe_load(RELEASES_FILE.read_text()) or {})
+    if version not in known:
+        raise ValueError(f"no sources known for Asterisk {version} (pbxctl/build/releases.yml: {', '.join(known)})")
+    return version
+
+
+class Install(Model):
+    source: Literal["distro", "build"] = Field("distro", description="distro: the distribution's Asterisk packages "
+                                               "(Debian sid, Ubuntu); build: the pinned release below, compiled once "
+                                               "on the control node into a .deb (Debian 12/13 have no Asterisk)")
+    version: Annotated[str | None, AfterValidator(_buildable)] = Field(
+        None, description="Asterisk release to build (source: build); changing it upgrades the PBX")
+
+    @model_validator(mode="after")
+    def _version_for_build(self) -> "Install":
+        if self.source == "build" and self.version is None:
+            raise KeyProblem("version", "source: build needs the Asterisk release to build, e.g. version: 22.10.1")
+        if self.source == "distro" and self.version is not None:
+            # the distribution decides its version; pinning another would be a promise apt cannot keep
+            raise KeyProblem("version", "version is for source: build; distro installs and holds the distribution's")
+        return self
+
+
 class RtpPorts(Model):
     start: int = Field(10000, ge=1024, le=65534, description="first RTP port")
     end: int = Field(20000, ge=1025, le=65535, description="last RTP port")
@@ -41,7 +73,7 @@ class Pbx(Model):
     ssh_port: int = Field(22, ge=1, le=65535, description="SSH port of the server")
     flavour: Annotated[Literal["asterisk", "freepbx"], AfterValidator(_not_freepbx)] = Field(
         "asterisk", description="plain Asterisk (an existing FreePBX install is not supported yet)")
-    install_source: Literal["distro"] = Field("distro", description="Asterisk from the distribution's packages")
+    install: Install = Field(default_factory=Install, description="where Asterisk comes from")
     address: IPv4Address | None = Field(None, description="LAN address phones use; defaults to host")
     local_networks: list[IPv4Network] = Field(default_factory=list, description="networks treated as local "
                                               "(no NAT rewriting); phones live here")
