@@ -3,7 +3,7 @@
     python bench/bench_lab.py [SITE]      (root; PBXCTL_LAB_INSTANCE picks a lab of its own)
 
 The pbx gets a fresh root from the bare image first, so the first apply installs Asterisk from scratch.
-Targets: bare → first answered call < 240 s, re-apply < 30 s, plan < 15 s.
+Targets: bare → first answered call < 240 s, re-apply < 10 s, plan < 10 s (issue 16).
 """
 
 import shutil
@@ -20,7 +20,7 @@ from pbxctl.lab.provider import carrier_accounts
 from pbxctl.lab.retarget import lab_retarget
 from pbxctl.run import run_playbook
 
-TARGETS = {"bare server → first answered call": 240.0, "idempotent re-apply": 30.0, "plan (no change)": 15.0}
+TARGETS = {"bare server → first answered call": 240.0, "idempotent re-apply": 10.0, "plan (no change)": 10.0}
 
 
 def main(site_file: Path) -> int:
