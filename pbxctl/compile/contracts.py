@@ -79,6 +79,17 @@ class Leg(Vars):
     format: NumberFormat
     caller_id: str | None = None
     channels: int
+    fixed_caller_id: bool = Field(description="the trunk presents its own caller_id only (no caller's number)")
+
+
+class MobileVars(Vars):
+    number: str = Field(description="the mobile, E.164")
+    after: int = Field(description="seconds the desk phone rings alone first (0: together)")
+    route: str = Field(description="the outbound route that rings it (chosen at compile time)")
+
+
+class ExtensionVars(Extension):
+    mobile: MobileVars | None = None
 
 
 class OutboundRouteVars(OutboundRoute):
@@ -176,7 +187,7 @@ class AsteriskVars(Role):
     asterisk__codecs: list[str]
     asterisk__country: CountryPlan
     asterisk__number_ranges: list[NumberRange]
-    asterisk__extensions: list[Extension]
+    asterisk__extensions: list[ExtensionVars]
     asterisk__trunks: list[TrunkVars]
     asterisk__schedules: list[ScheduleVars]
     asterisk__inbound_routes: list[InboundRouteVars]

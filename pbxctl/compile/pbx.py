@@ -7,7 +7,7 @@ from ..resolve import pbx_address, trunk_networks
 from ..security.ranges import region_codes, tables
 from ..site import Site
 from ..site.paths import is_sound_file
-from . import dialplan
+from . import dialplan, features
 
 # a prompt ending in one of these is a file in the site repo, shipped by the role; anything else is a sound name
 SOUNDS_DIR = "/var/lib/asterisk/sounds/pbxctl"
@@ -61,7 +61,9 @@ def _outbound_route(route, site: Site) -> dict:
     data["legs"] = [
         {"trunk": name, "type": trunks[name].type, "format": trunks[name].outbound_format.value,
          "technology": dialplan.technology(trunks[name]),
-         "caller_id": _presented_number(route, trunks[name], country), "channels": trunks[name].channels}
+         "caller_id": _presented_number(route, trunks[name], country), "channels": trunks[name].channels,
+         # a trunk with a number of its own shows only that; else a call rung on to a mobile shows its caller
+         "fixed_caller_id": trunks[name].caller_id is not None}
         for name in route.trunks
     ]
     return data
@@ -166,7 +168,7 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__codecs": list(site.pbx.codecs),
         "asterisk__country": dialplan_plan(country),
         "asterisk__number_ranges": _number_ranges(site),
-        "asterisk__extensions": [e.model_dump(mode="json", exclude_none=True) for e in site.extensions],
+        "asterisk__extensions": [features.extension(e, site) for e in site.extensions],
         "asterisk__trunks": [_trunk(t, country) for t in site.trunks],
         "asterisk__schedules": [_schedule(s, site) for s in site.schedules],
         "asterisk__inbound_routes": [_inbound_route(r, country) for r in site.inbound_routes],

@@ -108,7 +108,8 @@ class _Walk:
         if answer not in self.extensions:
             self.add("crm", f"the CRM names {answer}, no extension here: the usual route")
             return "NOANSWER"
-        return self.ring([answer], CRM_RING, f"extension:{answer}", f"ring {self._who(answer)}, the CRM's manager")
+        return self.ring([answer], CRM_RING, f"extension:{answer}",
+                         f"ring {self._who(answer)}{_mobile(self.extensions[answer])}, the CRM's manager")
 
     # a target's dialplan step → the context it runs; returns DIALSTATUS (ANSWER/NOANSWER) or ends the call
     def target(self, step: str, via: str) -> str:
@@ -132,7 +133,8 @@ class _Walk:
             self.depth -= 1
 
     def t_extension(self, number: str, lead: str) -> str:
-        return self.ring([number], EXTENSION_RING, f"extension:{number}", f"{lead}ring {self._who(number)}")
+        return self.ring([number], EXTENSION_RING, f"extension:{number}",
+                         f"{lead}ring {self._who(number)}{_mobile(self.extensions.get(number, {}))}")
 
     def t_voicemail(self, number: str, lead: str) -> str:
         self.add("voicemail", f"{lead}voicemail {self._who(number)}: the PBX answers and records a message",
@@ -237,6 +239,15 @@ class _Walk:
     def _who(self, number: str) -> str:
         name = self.extensions.get(number, {}).get("name")
         return f"extension {number} ({name})" if name else f"extension {number}"
+
+
+def _mobile(ext: dict) -> str:
+    """t-mobile: the extension's mobile rung next to the desk phone, through its outbound route and the guard."""
+    mobile = ext.get("mobile")
+    if not mobile:
+        return ""
+    when = f"{mobile['after']} s later" if mobile["after"] else "at the same time"
+    return f" and its mobile {mobile['number']} {when} (route {mobile['route']})"
 
 
 def _listed(numbers: list[str], shown: int = 6) -> str:

@@ -10,6 +10,7 @@ from ..problems import Path, Problem
 from ..security.ranges import allowed_entry_problem
 from .base import target_kind, target_ref
 from .catalogue import MODELS
+from .features import feature_problems
 from .model import Site
 from .pbx import RECORDINGS_HTTP_PORT
 
@@ -24,6 +25,7 @@ def cross_check(site: Site) -> list[Problem]:
         *_schedules(site),
         *_ivrs(site),
         *_ports(site),
+        *feature_problems(site),
     ]
 
 

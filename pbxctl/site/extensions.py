@@ -1,20 +1,24 @@
 """Extensions: the office's internal numbers."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from .base import DisplayName, ExtensionNumber, Model
 
-
-def _no_mobile_yet(value: str | None) -> str | None:
-    if value is not None:
-        raise ValueError("mobile is not supported yet: no dialplan rings it (follow-me is planned); remove it for "
-                         "now")
-    return value
-
-
 RecordingPolicy = Literal["always", "never", "on_demand"]
+
+# t-extension rings for 30 s (the CRM's manager 20): a mobile that starts later than this would never ring
+MOBILE_LATEST_START = 15
+
+
+class Mobile(Model):
+    """The extension's mobile, rung with the desk phone through an outbound route (and its toll-fraud guard)."""
+
+    number: str = Field(description="the mobile's number (any usual form); an outbound route open to the "
+                        "extension must reach it, and the toll-fraud guard must allow it")
+    after: int = Field(0, ge=0, le=MOBILE_LATEST_START,
+                       description="seconds the desk phone rings alone before the mobile joins; 0 = together")
 
 
 class Extension(Model):
@@ -25,6 +29,7 @@ class Extension(Model):
     voicemail: bool = Field(True, description="a voicemail box for this extension")
     recording: RecordingPolicy = Field(
         "never", description="record this extension's calls: always, never or on_demand (*1 during a call)")
-    mobile: Annotated[str | None, AfterValidator(_no_mobile_yet)] = Field(
-        None, description="a mobile for follow-me (not supported yet: nothing rings it)")
+    mobile: Mobile | None = Field(
+        None, description="a mobile rung with the desk phone (follow-me): the call is recorded by this "
+        "extension's policy and its record names the extension, answered on the mobile")
     max_contacts: int = Field(2, ge=1, le=10, description="devices that may register at once")

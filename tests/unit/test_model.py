@@ -147,7 +147,6 @@ def test_the_rtp_range_holds_every_call_leg():
     ({"pbx": {"host": "192.0.2.10", "flavour": "freepbx"}}, "not supported yet"),
     ({"pbx": {"host": "192.0.2.10", "codecs": ["opus", "g729"]}}, "no translator"),
     ({"pbx": {"host": "192.0.2.10", "sip_port": 15060}}, "inside rtp_ports"),
-    ({"extensions": [{"number": "100", "name": "A", "mobile": "+79161234567"}]}, "not supported yet"),
     ({"security": {"blocked_prefixes": ["+882XX"]}}, r"write \+882 "),
 ])
 def test_settings_nothing_would_apply_are_refused(section, message):

@@ -1,0 +1,18 @@
+"""Role variables of the call features an extension carries: its mobile as the dialplan rings it (the E.164
+number, the delay, the outbound route chosen at compile time as the outbound-N contexts would choose it)."""
+
+from ..numbers import to_e164
+from ..site import Site
+from ..site.extensions import Extension
+from ..site.features import mobile_route
+
+
+def extension(ext: Extension, site: Site) -> dict:
+    data = ext.model_dump(mode="json", exclude_none=True)
+    if ext.mobile is not None:
+        number = to_e164(ext.mobile.number, site.site.country)
+        route = mobile_route(site, ext.number, number)
+        # validate refuses a mobile no route reaches (pbxctl.site.features): None here is a bug
+        assert route is not None, f"extension {ext.number}: no route to its mobile"
+        data["mobile"] = {"number": number, "after": ext.mobile.after, "route": route.name}
+    return data
