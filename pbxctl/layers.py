@@ -39,6 +39,7 @@ PARTS = {
     "pbxctl.resync": "actions",
     "pbxctl.router_ssh": "actions",
     "pbxctl.lab": "actions",
+    "pbxctl.fleet": "actions",  # many sites: one build, one run, a summary per site
     "pbxctl.build": "actions",  # Asterisk built into .debs on the control node, for suites without it
     # cli: Typer wiring, the one place user errors are printed
     "pbxctl.output": "cli",

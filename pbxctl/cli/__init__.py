@@ -21,6 +21,7 @@ from ..load import load_site
 from ..output import err, out
 from ..problems import UserError
 from ..schema import schema_text
+from .fleet import LimitOpt, SitesArg, fleet_run, fleet_validate, is_fleet
 
 JSON_META = "pbxctl.json"  # ctx.meta key: the command was asked for --json, so its errors are JSON too
 
@@ -117,8 +118,11 @@ def frozen_secrets(option: bool | None, lab: bool = False) -> bool:
 
 
 @app.command()
-def validate(site: SiteArg) -> None:
-    """Check a site file; print every problem as file:line:col: path: message."""
+def validate(sites: SitesArg) -> None:
+    """Check a site file (or several); print every problem as file:line:col: path: message."""
+    if is_fleet(sites):
+        return fleet_validate(sites)
+    site = sites[0]
     from ..site.catalogue import warnings
 
     loaded = load_site(site)
@@ -215,13 +219,17 @@ def _profile(result, console) -> None:
 
 
 @app.command()
-def apply(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
-          vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False) -> None:
-    """Compile the site and make its machines match it."""
+def apply(ctx: typer.Context, sites: SitesArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
+          vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False,
+          limit: LimitOpt = None) -> None:
+    """Compile the site (or a fleet of them, in one run) and make its machines match it."""
     from ..plan import secret_values
     from ..run import run_playbook
 
     _json_mode(ctx, json_output)
+    if is_fleet(sites, limit):
+        raise typer.Exit(fleet_run("apply", sites, only, lab, json_output, vault_password_file, frozen, limit))
+    site = sites[0]
     compiled = _compile_for_run(site, lab, vault_password_file, only, frozen)
     result = run_playbook(compiled, PLAYBOOKS[only], quiet=json_output)
     code = exit_codes.for_run(result)
@@ -236,15 +244,20 @@ def apply(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt 
 
 
 @app.command()
-def plan(ctx: typer.Context, site: SiteArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
+def plan(ctx: typer.Context, sites: SitesArg, only: OnlyOpt = "all", lab: LabOpt = False, json_output: JsonOpt = False,
          detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="exit 2 when there are "
                                                          "changes to apply (0: none)")] = False,
-         vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False) -> None:
+         vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False,
+         limit: LimitOpt = None) -> None:
     """Show what apply would change (check mode with diffs, secrets masked); changes nothing."""
     from ..plan import planned_changes, print_plan, secret_values
     from ..run import run_playbook
 
     _json_mode(ctx, json_output)
+    if is_fleet(sites, limit):
+        raise typer.Exit(fleet_run("plan", sites, only, lab, json_output, vault_password_file, frozen, limit,
+                                   detailed_exitcode))
+    site = sites[0]
     compiled = _compile_for_run(site, lab, vault_password_file, only, frozen)
     result = run_playbook(compiled, PLAYBOOKS[only], check=True, quiet=True)
     code = exit_codes.for_run(result, detailed=detailed_exitcode)

@@ -15,6 +15,7 @@ from ..site import Site
 from . import contracts
 from .frozen import refuse
 from .inventory import inventory
+from .links import link_secrets, link_vars
 from .overlay import Overlay
 from .pbx import pbx_vars
 from .project import write_project
@@ -41,6 +42,7 @@ def site_vars(site: Site) -> dict:
         **ups_vars(site),
         **security_vars(site),
         **asterisk_copies(site),
+        **link_vars(site),
     }
 
 
@@ -126,7 +128,7 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
     shipped = phone_file_vars(site, out / "phones", phones)  # the role ships exactly what was rendered
     # files the site repo ships (IVR prompts) are found beside the site file
     plain = {**site_vars(site), **_site_files(site, site_file.resolve().parent), **shipped.plain}
-    secret = {**role_secrets(site, secrets), **shipped.secret}
+    secret = {**role_secrets(site, secrets), **link_secrets(site, secrets), **shipped.secret}
     contracts.check({**plain, **secret})  # what each role is given is what its contract declares
     files = [
         _dump(out / "inventory.yml", inventory(site, overlay.pbx_host_vars() if overlay else {})),

@@ -173,6 +173,14 @@ class IntegrationAuth(Vars):
     token: str | None = None
 
 
+class LinkVars(Vars):
+    site: str = Field(description="the other site's name: the endpoint is link-<site>")
+    host: str
+    port: int
+    own_name: str = Field(description="this site's name: the user it authenticates as over there")
+    patterns: list[str] = Field(description="Asterisk extensions of the numbers dialled there (_3XX)")
+
+
 class AsteriskVars(Role):
     ROLE: ClassVar[str] = "asterisk"
 
@@ -212,6 +220,7 @@ class AsteriskVars(Role):
     asterisk__alerts: Alerts
     asterisk__blocked_prefixes: list[str]
     asterisk__sip_allowed_networks: list[str]
+    asterisk__links: list[LinkVars] = Field(description="other sites' PBXs: trunk and the numbers dialled there")
     # secrets
     asterisk__extension_secrets: dict[str, ExtensionSecret] = Field(**secret("SIP logins and voicemail PINs"))
     asterisk__trunk_secrets: dict[str, str] = Field(**secret("each provider's password"))
@@ -219,6 +228,7 @@ class AsteriskVars(Role):
     asterisk__integration_auth: dict[str, IntegrationAuth] = Field(**secret("tokens of the CRM and CDR webhook"))
     asterisk__recordings_http_password: str = Field(**secret("the recordings' HTTP login"))
     asterisk__recordings_tls: Tls = Field(**secret("the HTTPS key and certificate"))
+    asterisk__link_secrets: dict[str, str] = Field(**secret("each link's shared password, by the other site"))
 
 
 # --- provisioning -----------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from ..security.ranges import allowed_entry_problem
 from .base import target_kind, target_ref
 from .catalogue import MODELS
 from .features import feature_problems
+from .links import link_problems, linked
 from .model import Site
 from .pbx import RECORDINGS_HTTP_PORT
 
@@ -25,6 +26,7 @@ def cross_check(site: Site) -> list[Problem]:
         *_schedules(site),
         *_ivrs(site),
         *_ports(site),
+        *link_problems(site),
         *feature_problems(site),
     ]
 
@@ -83,7 +85,8 @@ def _targets(site: Site) -> Iterator[Problem]:
     known = _known(site)
     for path, target in _target_fields(site):
         kind = target_kind(target)
-        if kind != "hangup" and target_ref(target) not in known[kind]:
+        if kind != "hangup" and target_ref(target) not in known[kind] and not (
+                kind == "extension" and linked(site, target_ref(target))):  # rings on a linked PBX
             hint = " (voicemail is off for it)" if kind == "voicemail" and target_ref(target) in known[
                 "extension"] else ""
             yield Problem(path, f"{kind} '{target_ref(target)}' is not defined{hint}")

@@ -5,6 +5,7 @@ from pydantic import Field
 from .base import Model
 from .extensions import Extension
 from .general import SiteInfo
+from .links import Link
 from .pbx import Pbx
 from .phones import Phone, Provisioning
 from .router import Router
@@ -45,5 +46,7 @@ class Site(Model):
                                   description="the MikroTik router: voice QoS, DHCP options for phones, Wake-on-LAN")
     ups: Ups | None = Field(
         None, description="the UPS the PBX runs on (NUT): clean shutdown on battery and return with power")
+    links: list[Link] = Field(default_factory=list, description="other sites' PBXs this one calls over a SIP "
+                              "trunk: their internal numbers ring there; calls from them reach extensions only")
     security: Security = Field(default_factory=Security,
                                description="who may reach the PBX, fail2ban, alerts and toll-fraud limits")
