@@ -52,7 +52,9 @@ def office(extensions: int, phones: int, name: str = "bench") -> dict:
     dids = [did for trunk in trunks for did in trunk["dids"]]
     return {
         "site": {"name": name, "country": "RU", "timezone": "Europe/Moscow"},
-        "pbx": {"host": "192.0.2.10", "local_networks": ["10.0.0.0/8"]},
+        # RTP ports for every call leg the extensions and trunk channels can make (validate counts 2 each)
+        "pbx": {"host": "192.0.2.10", "local_networks": ["10.0.0.0/8"],
+                "rtp_ports": {"start": 10000, "end": min(65535, 20000 + 2 * (extensions + 10 * len(trunks)))}},
         "extensions": [{"number": n, "name": f"User {n}", "email": f"u{n}@example.ru"} for n in numbers],
         "trunks": trunks,
         "schedules": [{"name": "office", "open": [{"days": ["mon", "tue", "wed", "thu", "fri"],
