@@ -7,6 +7,7 @@ later apply. The recipe hash covers the script, the module set and the sources, 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -95,6 +96,14 @@ def ensure_built(rel: Release, suite: str, log=print) -> Path:
     if done:
         return done
     out = output_dir(rel, suite, arch)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # two runs wanting the same package (a test and `pbxctl build`) build it once: the second waits, then reuses it
+    with open(out.with_name(out.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return built(rel, suite, arch) or _build(rel, suite, arch, out, log)
+
+
+def _build(rel: Release, suite: str, arch: str, out: Path, log) -> Path:
     started = time.monotonic()
     sources = _fetch(rel)
     root = cache_root() / f"root-{out.name}"

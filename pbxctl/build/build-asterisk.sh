@@ -23,6 +23,9 @@ tar -xJf /src/pjproject.tar.xz -C "$work/pj"
 pjsrc=$(echo "$work"/pj/*)
 pjver=$(sed -n 's/^PJPROJECT_VERSION=//p' "$src/third-party/versions.mak")
 mv "$pjsrc" "$work/pj/pjproject-$pjver"
+# Debian's repack drops the non-free bdimad audio driver from pjproject; its Makefile still lists it (Debian's
+# 2014_pjproject_unbreak.patch does the same)
+sed -i 's/ bdimad_dev\.o//' "$work/pj/pjproject-$pjver/pjmedia/build/Makefile"
 (cd "$work/pj" && tar -cjf "pjproject-$pjver.tar.bz2" "pjproject-$pjver" && rm -rf "pjproject-$pjver")
 (cd "$work/pj" && md5sum "pjproject-$pjver.tar.bz2") > "$src/third-party/pjproject/pjproject-$pjver.tar.bz2.md5"
 
@@ -34,7 +37,7 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 # paths as Debian's package has them, so the role, the checker and the sound packages find everything
 ./configure -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var --libdir="/usr/lib/$multiarch" \
   --with-pjproject-bundled --with-externals-cache="$work/pj" --without-libjwt --disable-xmldoc \
-  --with-gsm --without-pwlib --without-sdl
+  --with-gsm --without-sdl
 make -s menuselect.makeopts
 # only the modules pbxctl's configuration loads (modules.txt, derived from modules.conf.j2 and the checker)
 for category in ADDONS APPS BRIDGES CDR CEL CHANNELS CODECS FORMATS FUNCS PBX RES TESTS UTILS AGIS; do
@@ -44,7 +47,8 @@ for module in BUILD_NATIVE; do menuselect/menuselect --disable "$module" menusel
 while read -r module; do
   [ -n "$module" ] && menuselect/menuselect --enable "$module" menuselect.makeopts
 done < /recipe/modules.txt
-make -s -j"$(nproc)" ASTDATADIR=/usr/share/asterisk ASTVARRUNDIR=/var/run/asterisk
+# NOISY_BUILD: the compiler's own messages reach the log when something fails
+make -s -j"$(nproc)" NOISY_BUILD=yes ASTDATADIR=/usr/share/asterisk ASTVARRUNDIR=/var/run/asterisk
 pkg="$work/pkg"
 make -s install DESTDIR="$pkg" ASTDATADIR=/usr/share/asterisk ASTVARRUNDIR=/var/run/asterisk
 rm -rf "$pkg/usr/include" "$pkg/usr/share/asterisk/documentation" "$pkg/var/run"
@@ -53,6 +57,8 @@ strip "$pkg/usr/sbin/asterisk"
 
 # the configuration pbxctl does not template: where things live and who runs Asterisk
 mkdir -p "$pkg/etc/asterisk" "$pkg/lib/systemd/system" "$pkg/DEBIAN"
+# the tones of the country zones (busy, ringback): pbxctl does not template them, Debian's asterisk-config ships them
+install -m 0644 configs/samples/indications.conf.sample "$pkg/etc/asterisk/indications.conf"
 cat > "$pkg/etc/asterisk/asterisk.conf" <<EOF
 [directories]
 astetcdir => /etc/asterisk
@@ -105,7 +111,7 @@ if [ "$1" = configure ]; then
 fi
 EOF
 chmod 755 "$pkg/DEBIAN/postinst"
-echo /etc/asterisk/asterisk.conf > "$pkg/DEBIAN/conffiles"
+printf '/etc/asterisk/asterisk.conf\n/etc/asterisk/indications.conf\n' > "$pkg/DEBIAN/conffiles"
 
 # runtime dependencies: whatever the built binaries link against, as the suite's packages name them
 mkdir -p debian && printf 'Source: asterisk\n\nPackage: asterisk\nArchitecture: any\n' > debian/control

@@ -19,10 +19,13 @@ RECORDINGS_HTTP_PORT = 8088
 
 def _not_freepbx(flavour: str) -> str:
     # FreePBX writes Asterisk's configuration from its own database and overwrites files it does not own: pbxctl
-    # would have to drive FreePBX's modules instead of templating the files, which it does not do
+    # would have to drive FreePBX's modules (its bulk import) instead of templating the files. Its install comes
+    # from FreePBX's own repository, which the lab and CI cannot reach: a flavour nothing could test stays refused
     if flavour != "asterisk":
         raise ValueError(f"flavour {flavour!r} is not supported yet: pbxctl writes Asterisk's configuration files "
-                         "itself, and FreePBX would overwrite them from its database (and they its own)")
+                         "itself, and FreePBX would overwrite them from its database (and they its own); FreePBX "
+                         "installs from its vendor's repository, which pbxctl's tests cannot reach, so none of its "
+                         "behaviour could be verified")
     return flavour
 
 

@@ -46,7 +46,7 @@ def built() -> Path:
 
 @pytest.fixture(scope="module")
 def office(lab, built, carrier: Carrier, tmp_path_factory):
-    server = lab_api.up([MACHINE], fresh=True)[MACHINE]  # a bare Debian 12 every run: the cold install path
+    server = lab_api.reset(MACHINE)  # a bare Debian 12 every run: the first-install path
     site_dir = tmp_path_factory.mktemp("bookworm-office")
     data = yaml.safe_load(EXAMPLE.read_text())
     data["pbx"]["install"] = {"source": "build", "version": VERSION}
