@@ -35,7 +35,7 @@ MINIMAL_SITE = "site: {name: minimal}\npbx: {host: 192.0.2.10}\n"
 
 # which part of the site file each role's variables come from (then the top level), for the descriptions
 ROLE_SECTIONS = {"asterisk": ["pbx", "site"], "provisioning": ["provisioning"], "routeros": ["router"],
-                 "nut": ["ups"], "security": ["security"]}
+                 "nut": ["ups"], "security": ["security"], "backup": ["backup"]}
 
 
 def roles() -> list[str]:

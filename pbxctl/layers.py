@@ -37,6 +37,7 @@ PARTS = {
     "pbxctl.timing": "actions",
     "pbxctl.doctor": "actions",
     "pbxctl.resync": "actions",
+    "pbxctl.backup": "actions",  # backup and restore of the PBX's data
     "pbxctl.router_ssh": "actions",
     "pbxctl.lab": "actions",
     "pbxctl.fleet": "actions",  # many sites: one build, one run, a summary per site

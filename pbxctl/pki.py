@@ -81,3 +81,18 @@ def _is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def new_ssh_key() -> str:
+    """An Ed25519 key in OpenSSH's format, for a login pbxctl makes (the scheduled backup's)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()).decode()
+
+
+def ssh_public_key(private_pem: str, comment: str) -> str:
+    """The authorized_keys line of a key new_ssh_key made."""
+    key = serialization.load_ssh_private_key(private_pem.encode(), None)
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return f"{public.decode()} {comment}"

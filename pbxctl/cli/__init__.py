@@ -312,12 +312,15 @@ def main() -> None:
 
 def _mount_sub_apps() -> None:
     from ..lab.cli import lab_app
+    from .backup import backup_command, restore_command
     from .build import build_app
     from .explain import explain_command
     from .phones import phones_app
     from .router import router_app
 
     app.command("explain")(explain_command)
+    app.command("backup")(backup_command)
+    app.command("restore")(restore_command)
 
     app.add_typer(lab_app, name="lab", help="Throw-away local servers (systemd-nspawn) standing in for a site's.")
     app.add_typer(router_app, name="router", help="The MikroTik router as a RouterOS script (.rsc), and SSH import.")

@@ -13,6 +13,7 @@ from ..problems import SiteInvalid
 from ..secrets import Secrets, fill_generated, missing_external, read_secrets, vault_password_file, write_secrets
 from ..site import Site
 from . import contracts
+from .continuity import backup_vars
 from .frozen import refuse
 from .inventory import inventory
 from .links import link_secrets, link_vars
@@ -41,6 +42,7 @@ def site_vars(site: Site) -> dict:
         **router_vars(site),
         **ups_vars(site),
         **security_vars(site),
+        **backup_vars(site),
         **asterisk_copies(site),
         **link_vars(site),
     }

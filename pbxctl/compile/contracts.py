@@ -11,6 +11,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..numbers import NumberFormat
+from ..site.continuity import ScheduledBackup
 from ..site.extensions import Extension
 from ..site.pbx import Install
 from ..site.router import Router
@@ -353,8 +354,22 @@ class SecurityVars(Role):
     security__alerts_webhook_auth: IntegrationAuth = Field(**secret("the alert webhook's token"))
 
 
+# --- backup -------------------------------------------------------------------------------------------------
+
+class BackupVars(Role):
+    ROLE: ClassVar[str] = "backup"
+
+    backup__site: str
+    backup__scheduled: ScheduledBackup | None = None
+    backup__on_calendar: str | None = Field(None, description="the schedule as systemd's OnCalendar")
+    backup__data_dirs: list[str] = Field(description="the folders a backup takes and a restore may write into")
+    backup__reference_dirs: list[str] = Field(description="configuration kept for reference (not restored)")
+    backup__secret_files: list[str] = Field(description="file names left out of the reference copy")
+    backup__ssh_key: str | None = Field(None, **secret("the key the backup target knows the PBX by"))
+
+
 ROLES: dict[str, type[Role]] = {model.ROLE: model for model in (AsteriskVars, ProvisioningVars, RouterosVars,
-                                                                   NutVars, SecurityVars)}
+                                                                   NutVars, SecurityVars, BackupVars)}
 
 
 def check(variables: dict) -> None:

@@ -39,4 +39,5 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
         "asterisk__recordings_tls": tls,
         "routeros__password": secrets.get("router", "api", "password") if site.router else None,
         "nut__upsmon_password": secrets.get("ups", site.ups.name, "upsmon_password") if site.ups else None,
+        "backup__ssh_key": secrets.get("backup", "ssh", "private_key") if site.backup else None,
     }

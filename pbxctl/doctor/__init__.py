@@ -6,6 +6,7 @@ import yaml
 
 from ..compile import Compiled
 from ..run import run_playbook
+from .backup import BACKUP_COMMANDS, backup_checks
 from .checks import Check
 from .pbx import pbx_checks, pbx_commands
 from .security import SECURITY_COMMANDS, security_checks
@@ -21,7 +22,7 @@ def diagnose(compiled: Compiled) -> list[Check]:
     for stale in doctor_dir.glob("*.json"):
         stale.unlink()
     # what to read lives here, beside the code that judges it; the playbook only runs it
-    commands = {**pbx_commands(site), **SECURITY_COMMANDS}
+    commands = {**pbx_commands(site), **SECURITY_COMMANDS, **BACKUP_COMMANDS}
     (doctor_dir / "commands.yml").write_text(yaml.safe_dump({"doctor__commands": commands}))
     result = run_playbook(compiled, "doctor.yml", quiet=True)
     states = [json.loads(path.read_text()) for path in sorted(doctor_dir.glob("*.json"))]
@@ -30,5 +31,5 @@ def diagnose(compiled: Compiled) -> list[Check]:
         return [Check("pbx", "fail", f"could not read the PBX's state: {reason}"), *power_on_checks(site)]
     state = states[0]
     outputs = {name: (value or None) for name, value in state.items()}
-    return [*pbx_checks(site, state), *security_checks(site, outputs),
+    return [*pbx_checks(site, state), *security_checks(site, outputs), *backup_checks(site, outputs),
             *power_on_checks(site, state.get("ipmi") or None)]

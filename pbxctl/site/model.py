@@ -3,6 +3,7 @@
 from pydantic import Field
 
 from .base import Model
+from .continuity import ScheduledBackup
 from .extensions import Extension
 from .general import SiteInfo
 from .links import Link
@@ -46,6 +47,8 @@ class Site(Model):
                                   description="the MikroTik router: voice QoS, DHCP options for phones, Wake-on-LAN")
     ups: Ups | None = Field(
         None, description="the UPS the PBX runs on (NUT): clean shutdown on battery and return with power")
+    backup: ScheduledBackup | None = Field(
+        None, description="scheduled backups of voicemail, recordings and call records to another machine")
     links: list[Link] = Field(default_factory=list, description="other sites' PBXs this one calls over a SIP "
                               "trunk: their internal numbers ring there; calls from them reach extensions only")
     security: Security = Field(default_factory=Security,

@@ -1,0 +1,180 @@
+"""Scheduled backups to the carrier machine (rsync over SSH with pbxctl's key, doctor telling their age); then
+`pbxctl backup`, a bare server in place of the PBX (`lab.reset`, as new hardware), `pbxctl restore`: the office
+answers again and its voicemail, recordings and call records are back byte for byte, with owners and modes.
+
+The data is real where the PBX makes it: a call between two extensions (recording: always) leaves its recording
+and a CSV call record; a voicemail message is put in 100's inbox as Asterisk stores one. The commands run as a
+user runs them (the pbxctl CLI with --lab), so their output and exit codes are part of what is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from harness.carrier import Carrier
+
+from pbxctl import lab as lab_api
+from pbxctl.backup import data_dirs
+from pbxctl.compile import compile_site, load_with_secrets
+from pbxctl.lab.provider import carrier_accounts
+from pbxctl.lab.retarget import lab_retarget
+from pbxctl.pki import ssh_public_key
+from pbxctl.run import run_playbook
+
+pytestmark = pytest.mark.lab
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "inventories" / "example-office" / "site.yml"
+PBXCTL = str(Path(sys.executable).parent / "pbxctl")
+INBOX = "/var/spool/asterisk/voicemail/default/100/INBOX"
+TARGET_USER, TARGET_DIR = "pbxbackup", "/srv/pbx-backups"
+
+
+def pbx(command: str, check: bool = True) -> str:
+    return lab_api.ssh_run("pbx", command, timeout=120, check=check).stdout
+
+
+def data_state(dirs: list[str]) -> str:
+    """Every file and folder under the data folders: content hash, owner, group, mode, as an operator compares."""
+    folders = " ".join(dirs)
+    return pbx(f"cd / && find {folders} -printf '%p %u:%g %m %y\\n' | sort && "
+               f"find {folders} -type f -print0 | sort -z | xargs -0r sha256sum")
+
+
+def pbxctl(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([PBXCTL, *args], capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
+    print(done.stdout[-3000:], done.stderr[-3000:])
+    return done
+
+
+@pytest.fixture(scope="module")
+def office(lab, carrier: Carrier, tmp_path_factory):
+    site_dir = tmp_path_factory.mktemp("backup-office")
+    target = lab_retarget()
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["backup"] = {"target": f"{TARGET_USER}@{lab['carrier'].address}:{TARGET_DIR}", "schedule": "hourly",
+                      "keep": 2}
+    (site_dir / "site.yml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    site, secrets, _ = load_with_secrets(site_dir / "site.yml", None, target)
+    carrier.configure(carrier_accounts(site, secrets))
+    compiled = compile_site(site_dir / "site.yml", None, None, target)
+    for playbook in ("pbx.yml", "backup_schedule.yml"):  # what this module needs; restore applies the whole site
+        result = run_playbook(compiled, playbook, quiet=True)
+        assert result.returncode == 0, result.failures
+    # the target: a user of its own on another machine, whose authorized_keys has the line pbxctl prints
+    key = pbxctl("backup", str(site_dir / "site.yml"), "--public-key", timeout=120).stdout.strip()
+    assert key == ssh_public_key(secrets.get("backup", "ssh", "private_key"), f"pbxctl-backup@{site.site.name}")
+    lab_api.ssh_run("carrier", "command -v rsync >/dev/null || { apt-get update -q >/dev/null && "
+                    "apt-get install -y -q rsync >/dev/null; } && "
+                    f"id {TARGET_USER} >/dev/null 2>&1 || useradd -m {TARGET_USER}; "
+                    f"install -d -o {TARGET_USER} -m 0700 {TARGET_DIR} ~{TARGET_USER}/.ssh && "
+                    f"printf '%s\\n' '{key}' > ~{TARGET_USER}/.ssh/authorized_keys && "
+                    f"chown {TARGET_USER} ~{TARGET_USER}/.ssh/authorized_keys && rm -f {TARGET_DIR}/*", timeout=300)
+    return site_dir / "site.yml", site, secrets
+
+
+def doctor_backup(site_file: Path) -> dict:
+    done = pbxctl("doctor", str(site_file), "--lab", "--json", timeout=300)
+    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
+    return checks["backup"]
+
+
+def on_carrier(command: str) -> str:
+    return lab_api.ssh_run("carrier", command, timeout=60).stdout
+
+
+def test_scheduled_backups_reach_the_target_keep_the_newest_and_doctor_tells_their_age(office):
+    site_file, site, _ = office
+    assert pbx("systemctl is-enabled pbxctl-backup.timer").strip() == "enabled"
+    assert "OnCalendar=hourly" in pbx("systemctl cat pbxctl-backup.timer")
+    before = doctor_backup(site_file)
+    assert before["status"] == "fail" and "no good backup" in before["message"], before
+    started = time.monotonic()
+    pbx("systemctl start pbxctl-backup.service")  # what the timer starts; oneshot: returns when it is done
+    seconds = time.monotonic() - started
+    first, = on_carrier(f"ls {TARGET_DIR}").split()
+    assert first.startswith(f"{site.site.name}-") and first.endswith(".tar.gz")
+    scheduled = "/var/backups/pbxctl/scheduled"
+    assert on_carrier(f"sha256sum < {TARGET_DIR}/{first}") == pbx(f"sha256sum < {scheduled}/{first}")
+    for _ in range(2):  # keep: 2, on the PBX and on the target
+        time.sleep(1.1)
+        pbx("systemctl start pbxctl-backup.service")
+    kept = on_carrier(f"ls {TARGET_DIR}").split()
+    assert len(kept) == 2 and first not in kept, kept
+    assert sorted(pbx(f"ls {scheduled}").split()) == sorted(kept)
+    after = doctor_backup(site_file)
+    assert after["status"] == "ok" and "min ago" in after["message"] and kept[-1] in after["message"], after
+    print(f"\nscheduled backup: {seconds:.1f} s for the first archive and its push")
+
+
+def register(phone_factory, secrets, number: str):
+    credentials = secrets.section("extensions")[number]
+    phone = phone_factory(number, credentials["password"], auth_user=credentials["username"])
+    assert phone.register(), f"{number} did not register"
+    return phone
+
+
+def a_call_between_extensions(phone_factory, secrets) -> None:
+    caller, callee = register(phone_factory, secrets, "100"), register(phone_factory, secrets, "101")
+    outcome = caller.call("101")
+    assert outcome.answered, outcome.reason
+    assert callee.wait_incoming(timeout=5).answered
+    time.sleep(2)
+    caller.hangup()
+    caller.wait_closed(timeout=10)
+
+
+def test_backup_then_restore_onto_a_bare_server_gives_the_office_back(lab_owned, office, carrier, phone_factory,
+                                                                       tmp_path):
+    site_file, site, secrets = office
+    a_call_between_extensions(phone_factory, secrets)
+    pbx(f"install -d -o asterisk -g asterisk -m 0750 {INBOX}"
+        f" && printf '[message]\\ncallerid=+79161234567\\nduration=7\\n' > {INBOX}/msg0000.txt"
+        f" && head -c 48000 /dev/urandom > {INBOX}/msg0000.wav"
+        f" && chown asterisk:asterisk {INBOX}/msg0000.* && chmod 0640 {INBOX}/msg0000.*")
+    dirs = data_dirs(site)
+    before = data_state(dirs)
+    assert f"{INBOX}/msg0000.wav asterisk:asterisk 640 f" in before
+    recordings = [line for line in before.splitlines() if line.startswith(str(site.recording.path) + "/")
+                  and line.endswith(" f")]
+    assert recordings, f"the call left no recording in {site.recording.path}"
+    assert "/var/log/asterisk/cdr-csv/Master.csv" in before, "the call left no CSV call record"
+
+    started = time.monotonic()
+    made = pbxctl("backup", str(site_file), "--lab", "-o", str(tmp_path))
+    backup_seconds = time.monotonic() - started
+    assert made.returncode == 0 and "backed up" in made.stdout
+    archive, = tmp_path.glob(f"{site.site.name}-*.tar.gz")
+    assert oct(archive.stat().st_mode & 0o777) == "0o600"
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        body = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isreg())
+    assert "reference/etc/asterisk/extensions.conf" in names
+    assert "reference/etc/asterisk/pjsip.conf" not in names
+    for number in ("100", "101"):  # no SIP password in the archive, in any file
+        assert secrets.section("extensions")[number]["password"].encode() not in body
+
+    lab_api.reset("pbx")  # new hardware: a bare server at the same address
+    assert "voicemail" not in pbx("ls /var/spool/asterisk 2>/dev/null || true")
+
+    started = time.monotonic()
+    done = pbxctl("restore", str(site_file), str(archive), "--lab")
+    restore_seconds = time.monotonic() - started
+    assert done.returncode == 0 and "restored" in done.stdout
+    after = data_state(dirs)
+    assert after == before, "the restored data differ from what was backed up"
+    print(f"\nbackup {backup_seconds:.1f} s ({archive.stat().st_size} bytes), restore onto a bare server "
+          f"(apply included) {restore_seconds:.1f} s")
+
+    a_call_between_extensions(phone_factory, secrets)
+    assert all(carrier.wait_registered(a.username, timeout=40) for a in carrier.accounts.values())
+    result = carrier.call_did("84952220000", "89161234567", wait=2)
+    assert result.answered, result.events
+
