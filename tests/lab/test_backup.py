@@ -77,6 +77,8 @@ def office(lab, carrier: Carrier, tmp_path_factory):
                     f"install -d -o {TARGET_USER} -m 0700 {TARGET_DIR} ~{TARGET_USER}/.ssh && "
                     f"printf '%s\\n' '{key}' > ~{TARGET_USER}/.ssh/authorized_keys && "
                     f"chown {TARGET_USER} ~{TARGET_USER}/.ssh/authorized_keys && rm -f {TARGET_DIR}/*", timeout=300)
+    # archives and the last-good note an earlier run of this module left on the PBX would be pushed and read too
+    pbx("rm -f /var/backups/pbxctl/scheduled/* /var/lib/pbxctl/backup/last-good")
     return site_dir / "site.yml", site, secrets
 
 
