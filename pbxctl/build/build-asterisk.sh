@@ -44,6 +44,10 @@ for category in ADDONS APPS BRIDGES CDR CEL CHANNELS CODECS FORMATS FUNCS PBX RE
   menuselect/menuselect --disable-category "MENUSELECT_$category" menuselect.makeopts >/dev/null
 done
 for module in BUILD_NATIVE; do menuselect/menuselect --disable "$module" menuselect.makeopts; done
+# sounds come from the distribution's packages (the role installs them): make install must not download any
+for category in CORE_SOUNDS MOH EXTRA_SOUNDS; do
+  menuselect/menuselect --disable-category "MENUSELECT_$category" menuselect.makeopts >/dev/null
+done
 while read -r module; do
   [ -n "$module" ] && menuselect/menuselect --enable "$module" menuselect.makeopts
 done < /recipe/modules.txt

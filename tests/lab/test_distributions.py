@@ -8,6 +8,7 @@ One module, one apply, on the on-demand machine deb12 (its own address, so the s
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -38,6 +39,12 @@ def on_pbx(command: str) -> str:
 
 @pytest.fixture(scope="module")
 def built() -> Path:
+    # a cold build takes 15-40 minutes on a shared 2-core host: more than CI's budget for one module. It runs
+    # here only when asked (PBXCTL_BUILD_COLD=1) or when `pbxctl build asterisk` has filled the cache
+    if not asterisk.built(asterisk.release(VERSION), SUITE, asterisk.host_arch()) and \
+            os.environ.get("PBXCTL_BUILD_COLD") != "1":
+        pytest.skip(f"Asterisk {VERSION} for {SUITE} is not built yet: `pbxctl build asterisk SITE --suite {SUITE}` "
+                    "(or PBXCTL_BUILD_COLD=1 to build it in this run)")
     started = time.monotonic()
     directory = asterisk.ensure_built(asterisk.release(VERSION), SUITE)
     TIMES["build"] = time.monotonic() - started
