@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from ..numbers import NumberFormat
 from ..site.continuity import ScheduledBackup
 from ..site.extensions import Extension
+from ..site.features import Conference
 from ..site.pbx import Install
 from ..site.router import Router
 from ..site.routing import Cdr, CrmLookup, InboundRoute, Ivr, IvrOption, OutboundRoute, Queue, Recording, RingGroup
@@ -91,6 +92,20 @@ class MobileVars(Vars):
 
 class ExtensionVars(Extension):
     mobile: MobileVars | None = None
+    pickup_groups: list[str] = Field(description="the pickup groups it is in (rings for, picks up with *8)")
+
+
+class ParkingLot(Vars):
+    number: str = Field(description="transfer here to park")
+    first: str = Field(description="the first slot")
+    last: str = Field(description="the last slot")
+    slots: list[str] = Field(description="every slot, each an extension taking its call back")
+    timeout: int
+
+
+class FeaturesVars(Vars):
+    parking: ParkingLot | None = None
+    conferences: list[Conference]
 
 
 class OutboundRouteVars(OutboundRoute):
@@ -197,6 +212,7 @@ class AsteriskVars(Role):
     asterisk__country: CountryPlan
     asterisk__number_ranges: list[NumberRange]
     asterisk__extensions: list[ExtensionVars]
+    asterisk__features: FeaturesVars
     asterisk__trunks: list[TrunkVars]
     asterisk__schedules: list[ScheduleVars]
     asterisk__inbound_routes: list[InboundRouteVars]

@@ -1,5 +1,6 @@
-"""Role variables of the call features an extension carries: its mobile as the dialplan rings it (the E.164
-number, the delay, the outbound route chosen at compile time as the outbound-N contexts would choose it)."""
+"""Role variables of the call features: an extension's mobile as the dialplan rings it (the E.164 number, the
+delay, the outbound route chosen at compile time as the outbound-N contexts would choose it) and its pickup
+groups; the parking lot's slots and the conference rooms."""
 
 from ..numbers import to_e164
 from ..site import Site
@@ -15,4 +16,17 @@ def extension(ext: Extension, site: Site) -> dict:
         # validate refuses a mobile no route reaches (pbxctl.site.features): None here is a bug
         assert route is not None, f"extension {ext.number}: no route to its mobile"
         data["mobile"] = {"number": number, "after": ext.mobile.after, "route": route.name}
+    data["pickup_groups"] = [g.name for g in site.features.pickup_groups if ext.number in g.members]
     return data
+
+
+def features(site: Site) -> dict:
+    parking = site.features.parking
+    lot = None
+    if parking is not None:
+        width = len(parking.number)
+        first = int(parking.number) + 1
+        slots = [str(first + n).zfill(width) for n in range(parking.slots)]
+        lot = {"number": parking.number, "first": slots[0], "last": slots[-1], "slots": slots,
+               "timeout": parking.timeout}
+    return {"parking": lot, "conferences": [c.model_dump(mode="json") for c in site.features.conferences]}

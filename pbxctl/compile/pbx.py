@@ -169,6 +169,7 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__country": dialplan_plan(country),
         "asterisk__number_ranges": _number_ranges(site),
         "asterisk__extensions": [features.extension(e, site) for e in site.extensions],
+        "asterisk__features": features.features(site),
         "asterisk__trunks": [_trunk(t, country) for t in site.trunks],
         "asterisk__schedules": [_schedule(s, site) for s in site.schedules],
         "asterisk__inbound_routes": [_inbound_route(r, country) for r in site.inbound_routes],

@@ -1,20 +1,56 @@
-"""Cross-checks of the call features an extension carries (its mobile), and the outbound route a mobile takes.
+"""Call features: pickup groups, call parking, conferences (the `features` section), and the cross-checks of
+what an extension carries (its mobile), with the outbound route a mobile takes.
 
 The mobile is rung through an outbound route like any call out, so what the toll-fraud guard would refuse at
 call time (a premium or blocked prefix, a foreign number the route does not allow, a number in no range) is
 refused here at validate time: a mobile the guard would always refuse would only ever ring nothing.
+Feature codes (pickup *8 and **<ext>, do-not-disturb *78/*79, call forward *72/*90/*52) are fixed: README.
 """
+
+from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import phonenumbers
+from pydantic import Field
 
 from ..numbers import to_e164
 from ..problems import Problem
 from ..security import refused, refused_prefixes
 from ..security.ranges import region_codes
-from .model import Site
+from .base import ExtensionNumber, Model, Name
+
+if TYPE_CHECKING:
+    from .model import Site
+
+
+class PickupGroup(Model):
+    name: Name
+    members: list[ExtensionNumber] = Field(min_length=2, description="extensions that pick up each other's "
+                                           "ringing calls with *8")
+
+
+class Parking(Model):
+    number: ExtensionNumber = Field("700", description="transfer a call here to park it; the PBX says its slot")
+    slots: int = Field(5, ge=1, le=50, description="parking slots, numbered from number + 1: dial one to take "
+                       "the call back")
+    timeout: int = Field(60, ge=10, le=600, description="seconds a parked call waits before it rings back the one "
+                         "who parked it")
+
+
+class Conference(Model):
+    number: ExtensionNumber = Field(description="dialled to join the room")
+    name: Name
+    max_members: int = Field(20, ge=2, le=100, description="callers the room holds at once")
+
+
+class Features(Model):
+    pickup_groups: list[PickupGroup] = Field(default_factory=list, description="extensions that answer each "
+                                             "other's calls with *8 (any extension takes one call with **<ext>)")
+    parking: Parking | None = Field(None, description="call parking: transfer to its number, take back by slot")
+    conferences: list[Conference] = Field(default_factory=list, description="conference rooms (ConfBridge)")
 
 _PATTERN_CHARS = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]"}
 
@@ -69,3 +105,47 @@ def feature_problems(site: Site) -> Iterator[Problem]:
                           "is rung through one (its trunks, caller ID and toll-fraud guard)")
         elif problem := guard_refusal(site, route, number):
             yield Problem(path, problem)
+    yield from _feature_numbers(site)
+
+
+def feature_numbers(site: Site) -> dict[str, str]:
+    """Every number the features take in the dialplan → what takes it (the parking lot, its slots, the rooms)."""
+    taken: dict[str, str] = {}
+    parking = site.features.parking
+    if parking is not None:
+        taken[parking.number] = "features.parking.number"
+        for slot in range(int(parking.number) + 1, int(parking.number) + parking.slots + 1):
+            taken.setdefault(str(slot).zfill(len(parking.number)), "a slot of features.parking")
+    for index, room in enumerate(site.features.conferences):
+        taken.setdefault(room.number, f"features.conferences[{index}]")
+    return taken
+
+
+def _feature_numbers(site: Site) -> Iterator[Problem]:
+    extensions = {e.number for e in site.extensions}
+    for index, group in enumerate(site.features.pickup_groups):
+        for member_index, member in enumerate(group.members):
+            if member not in extensions:
+                yield Problem(("features", "pickup_groups", index, "members", member_index),
+                              f"extension '{member}' is not defined")
+    parking = site.features.parking
+    if parking is not None:
+        last = int(parking.number) + parking.slots
+        if len(str(last)) > len(parking.number):
+            yield Problem(("features", "parking", "slots"), f"{parking.slots} slots after {parking.number} "
+                          f"run past {len(parking.number)} digits")
+        for number in sorted(extensions):
+            if int(parking.number) <= int(number) <= last and len(number) == len(parking.number):
+                yield Problem(("features", "parking", "number"), f"the lot {parking.number} and its slots "
+                              f"(to {last}) take extension {number}'s number")
+                break
+    seen: dict[str, int] = {}
+    for index, room in enumerate(site.features.conferences):
+        path = ("features", "conferences", index, "number")
+        if room.number in extensions:
+            yield Problem(path, f"{room.number} is an extension's number")
+        elif room.number in seen:
+            yield Problem(path, f"{room.number} is already features.conferences[{seen[room.number]}]")
+        elif parking is not None and int(parking.number) <= int(room.number) <= int(parking.number) + parking.slots:
+            yield Problem(path, f"{room.number} is the parking lot's or one of its slots")
+        seen.setdefault(room.number, index)

@@ -5,6 +5,7 @@ from pydantic import Field
 from .base import Model
 from .continuity import ScheduledBackup
 from .extensions import Extension
+from .features import Features
 from .general import SiteInfo
 from .links import Link
 from .pbx import Pbx
@@ -51,5 +52,7 @@ class Site(Model):
         None, description="scheduled backups of voicemail, recordings and call records to another machine")
     links: list[Link] = Field(default_factory=list, description="other sites' PBXs this one calls over a SIP "
                               "trunk: their internal numbers ring there; calls from them reach extensions only")
+    features: Features = Field(default_factory=Features,
+                               description="call features: pickup groups, call parking, conference rooms")
     security: Security = Field(default_factory=Security,
                                description="who may reach the PBX, fail2ban, alerts and toll-fraud limits")

@@ -190,3 +190,117 @@ def _wait(condition, timeout: float, interval: float = 0.2) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+# ---- pickup, parking, forward, do-not-disturb, conferences
+
+
+def pbx_cli(command: str) -> str:
+    return lab_api.ssh_run("pbx", ["asterisk", "-rx", command], check=False).stdout
+
+
+def test_a_group_member_picks_up_a_ringing_call_with_star_8(ext, provider, crm):
+    ringing_desk, colleague = ext("102", auto_answer=False), ext("103")
+    call = call_in(provider, DID["102"], wait=4)
+    assert ringing(ringing_desk), "102 did not ring"
+    picked = colleague.call("*8")
+    call["thread"].join(timeout=90)
+    assert picked.answered, picked
+    assert call["call"].answered
+
+
+def test_any_extension_picks_up_a_named_one_with_star_star(ext, provider):
+    ringing_desk, other = ext("102", auto_answer=False), ext("104")  # 104 is in no pickup group
+    call = call_in(provider, DID["102"], wait=4)
+    assert ringing(ringing_desk)
+    assert not other.call("*8", timeout=5).answered, "*8 picked up a call of a group 104 is not in"
+    picked = other.call("**102")
+    call["thread"].join(timeout=90)
+    assert picked.answered, picked
+
+
+def test_a_parked_call_is_taken_back_from_its_slot(ext, provider):
+    desk, colleague = ext("102"), ext("103")
+    call = call_in(provider, DID["102"], wait=20)
+    assert desk.wait_incoming(timeout=20).answered
+    time.sleep(1)
+    desk.send_dtmf("#700")  # blind transfer (features.conf) to the parking lot
+    assert _wait(lambda: "701" in parked_calls(), 15), parked_calls()
+    taken = colleague.call("701")
+    assert taken.answered, taken
+    assert _wait(lambda: "(none)" in parked_calls(), 10), parked_calls()
+    call["thread"].join(timeout=90)
+    assert call["call"].answered
+
+
+def parked_calls() -> str:
+    """The 'Parked Calls' part of the lot's status ("(none)" when empty)."""
+    return pbx_cli("parking show default").partition("Parked Calls")[2]
+
+
+def _set(phone, code: str) -> None:
+    """Dial a feature code and let the PBX play its confirmation and hang up."""
+    phone.call(code, timeout=10)
+    phone.wait_closed(timeout=15)
+
+
+def test_forward_always_to_an_extension_and_back(ext, provider):
+    owner, target = ext("102", auto_answer=False), ext("103")
+    _set(owner, "*72103")
+    try:
+        call = call_in(provider, DID["102"], wait=3)
+        assert target.wait_incoming(timeout=20).answered
+        call["thread"].join(timeout=90)
+        assert not any(e.get("type") == "CALL_INCOMING" for e in owner.seen), "the forwarding desk rang"
+    finally:
+        _set(owner, "*73")
+    call = call_in(provider, DID["102"], wait=2)
+    assert ringing(owner), "after *73 the desk rings again"
+    call["thread"].join(timeout=90)
+
+
+def test_forward_outside_goes_through_the_route_with_the_callers_number(ext, provider, crm):
+    owner = ext("102")
+    _set(owner, "*72+79161239999")
+    try:
+        provider.clear_calls()
+        call = call_in(provider, DID["102"], wait=4)
+        call["thread"].join(timeout=90)
+        assert call["call"].answered
+        out = _mobile_calls(provider, "+79161239999")
+        assert len(out) == 1 and _uri_user(out[0].p_asserted_identity) == CALLER, provider.outbound_calls()
+        record = crm.record_for(DID["102"])
+        assert record is not None and (record["callee"], record["answered_on"]) == ("102", "forward"), record
+    finally:
+        _set(owner, "*73")
+
+
+@pytest.mark.parametrize("number", ["+78091234567", "+4930123456"], ids=["premium", "foreign"])
+def test_a_forward_the_guard_refuses_is_never_stored(ext, provider, number):
+    owner = ext("102")
+    refused = owner.call(f"*72{number}", timeout=10)
+    owner.wait_closed(timeout=15)
+    assert refused.reason.startswith("403") or not refused.answered, refused
+    assert "102" not in pbx_cli("database show pbxctl_cfa"), pbx_cli("database show pbxctl_cfa")
+    assert provider.outbound_calls() == []
+
+
+def test_do_not_disturb_keeps_the_desk_silent(ext, provider):
+    desk = ext("102")
+    _set(desk, "*78")
+    try:
+        call = call_in(provider, DID["102"], wait=2)
+        call["thread"].join(timeout=90)
+        assert not any(e.get("type") == "CALL_INCOMING" for e in desk.seen), "the desk rang under DND"
+    finally:
+        _set(desk, "*79")
+    assert "102" not in pbx_cli("database show pbxctl_dnd")
+
+
+def test_two_extensions_meet_in_the_conference_room(ext):
+    first, second = ext("103"), ext("104")
+    assert first.call("800").answered
+    assert second.call("800").answered
+    assert _wait(lambda: pbx_cli("confbridge list team").count("PJSIP/") == 2, 10), pbx_cli("confbridge list team")
+    first.hangup()
+    second.hangup()

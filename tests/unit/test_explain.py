@@ -243,7 +243,9 @@ def test_targets_ring_what_and_as_long_as_explain_says(rendered):
 
     v, found = rendered
     for number, apps in _extens(found["t-extension"]).items():
-        assert apps[0].startswith(f"Dial(PJSIP/{number},${{IF($[\"${{RING_TIME}}\" = \"\"]?{EXTENSION_RING}:")
+        # do-not-disturb and forward-always first (sub-extension-state), then the ring explain describes
+        assert apps[0] == f"Gosub(sub-extension-state,s,1({number}))"
+        assert apps[2].startswith(f"Dial(PJSIP/{number},${{IF($[\"${{RING_TIME}}\" = \"\"]?{EXTENSION_RING}:")
     if v["asterisk__crm"]:
         assert f"Set(LOCAL(RING_TIME)={CRM_RING})" in [_app(line) for line in found["sub-crm-lookup"]]
     groups = _extens(found.get("t-group", []))

@@ -215,7 +215,9 @@ def test_the_catch_all_filters_before_anything(variables):
     steps = contexts(conf)["from-internal"]
     first = next(i for i, s in enumerate(steps) if s.startswith("exten => _[+0-9*#()].,1,"))
     assert "Set(PBX_DIALLED=${FILTER(" in steps[first] and "${EXTEN})})" in steps[first]
-    assert "Gosub(sub-dialled,s,1)" in steps[first + 2]  # no arguments: a comma in what was dialled can't split them
+    # feature codes see only a filtered copy (PBX_FEATURE), then the guard
+    assert steps[first + 2].endswith("Set(PBX_FEATURE=${FILTER(+0123456789*#,${PBX_DIALLED})})")
+    assert "Gosub(sub-dialled,s,1)" in steps[first + 4]  # no arguments: a comma in what was dialled can't split them
     assert not any("${EXTEN}" in s for s in steps[first + 1:] if "LEN(${EXTEN})" not in s)
 
 
