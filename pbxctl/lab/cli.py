@@ -61,7 +61,7 @@ def _print_status(names: list[str] | None) -> None:
     for column in ("machine", "address", "state", "pid", "ssh"):
         table.add_column(column)
     for name, spec in lab.hosts(names or None).items():
-        host = running[name]
+        host = running.get(name)  # an on-demand machine is listed (down) even when status leaves it out
         state = "[green]up[/green]" if host else "[dim]down[/dim]"
         login = f"ssh -F {lab.SSH_CONFIG} {name}"
         table.add_row(name, spec.address, state, str(host.pid) if host else "", login)
