@@ -56,12 +56,13 @@ def status_command() -> None:
 
 def _print_status(names: list[str] | None) -> None:
     with _lab_errors():
-        running = lab.status(names or None)
+        machines = lab.hosts(names or None)  # with the on-demand ones: `lab status` shows a running standby too
+        running = lab.status(list(machines))
     table = Table(title=f"pbxctl lab (bridge {lab.BRIDGE}, host {lab.HOST_ADDRESS}, proxy {lab.PROXY_URL})")
     for column in ("machine", "address", "state", "pid", "ssh"):
         table.add_column(column)
-    for name, spec in lab.hosts(names or None).items():
-        host = running.get(name)  # an on-demand machine is listed (down) even when status leaves it out
+    for name, spec in machines.items():
+        host = running[name]
         state = "[green]up[/green]" if host else "[dim]down[/dim]"
         login = f"ssh -F {lab.SSH_CONFIG} {name}"
         table.add_row(name, spec.address, state, str(host.pid) if host else "", login)
