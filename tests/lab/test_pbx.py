@@ -23,6 +23,7 @@ from pbxctl.plan import print_plan
 from pbxctl.run import RunResult, run_playbook
 from pbxctl.secrets import Secrets
 from pbxctl.site import Site
+from pbxctl.timing import summary_lines
 
 pytestmark = pytest.mark.lab
 
@@ -138,6 +139,14 @@ def test_the_second_apply_changes_nothing(office):
     result = office.apply()
     assert result.returncode == 0, result.failures
     assert result.changed == 0, result.changes
+    # what apply prints after the run: changed=0 for the host, and the tasks it ran with their time
+    (host_line, total) = summary_lines(result.stats, result.seconds, len(result.tasks))
+    assert " changed=0 " in host_line and host_line.startswith("example-office-pbx: ok=")
+    assert total.endswith(f" {len(result.tasks)} tasks run") and len(result.tasks) > 10
+    # the whole configuration is one task, however many files it has
+    renders = [t for t in result.tasks if t.name == "asterisk : Render the configuration into the staging directory"]
+    assert len(renders) == 1
+    print(f"\nre-apply of pbx.yml: {result.seconds:.1f} s, {len(result.tasks)} tasks")
 
 
 def test_plan_shows_a_one_line_change_and_applies_nothing_then_apply_reloads_keeping_calls(office, phone_factory,
