@@ -9,8 +9,10 @@ PROMPTS = "/var/lib/asterisk/sounds/pbxctl"  # pbxctl.compile.pbx.SOUNDS_DIR
 REFERENCE = ["/etc/asterisk"]
 # configuration files that hold passwords, PINs or tokens: left out of the reference copy (pbxctl.backup's scan of
 # the fetched archive is the guard against one this list misses)
+# (extensions_trunks.conf names the trunk endpoints, whose random part is a secret so nobody can guess one)
 SECRET_FILES = ["pjsip.conf", "pjsip_wizard.conf", "voicemail.conf", "manager.conf", "ari.conf", "http.conf",
-                "extensions_secrets.conf", "iax.conf", "users.conf", "minivm.conf", "res_odbc.conf", "xmpp.conf"]
+                "extensions_secrets.conf", "extensions_trunks.conf", "iax.conf", "users.conf", "minivm.conf",
+                "res_odbc.conf", "xmpp.conf"]
 # the site's schedule as systemd's OnCalendar, and how long it is between two backups (doctor's yardstick)
 CALENDAR = {"hourly": ("hourly", 3600), "daily": ("*-*-* 02:30:00", 86400), "weekly": ("Mon *-*-* 02:30:00", 604800)}
 
