@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -113,10 +114,23 @@ def _configure_apt(root: Path) -> None:
 
 # --- power ---
 
+# Each booted systemd takes several inotify instances, all counted against root on the host: the kernel's default
+# of 128 runs out at about a dozen machines (two labs with their on-demand PBXs), and systemd then fails to boot.
+INOTIFY_INSTANCES = 1024
+
+
+def _enough_inotify() -> None:
+    knob = Path("/proc/sys/fs/inotify/max_user_instances")
+    with contextlib.suppress(OSError, ValueError):
+        if int(knob.read_text()) < INOTIFY_INSTANCES:
+            knob.write_text(f"{INOTIFY_INSTANCES}\n")
+
+
 def boot(spec: MachineSpec) -> int:
     pid = running_pid(spec.name)
     if pid:
         return pid
+    _enough_inotify()
     root = layout.machine_root(spec.name)
     argv = [
         "systemd-nspawn", "--register=no", "--keep-unit", "--boot", "--quiet",
