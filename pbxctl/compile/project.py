@@ -111,7 +111,7 @@ additional_build_steps:
 """
 
 
-def _write(path: Path, text: str) -> Path:
+def write_if_changed(path: Path, text: str) -> Path:
     """Write only when different, so a repeat compile leaves modification times alone."""
     data = text.encode()
     try:
@@ -127,7 +127,7 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _link(path: Path, target: str) -> None:
+def link_to(path: Path, target: str) -> None:
     if path.is_symlink() and os.readlink(path) == target:
         return
     if path.is_symlink() or path.exists():
@@ -138,19 +138,19 @@ def _link(path: Path, target: str) -> None:
 
 def write_project(out: Path, vault_password_file: Path | None) -> list[Path]:
     """The Ansible project files around a build's inventory.yml, vars.yml and secrets.yml."""
-    files = [_write(out / "ansible.cfg", ansible_cfg(vault_password_file)),
-             _write(out / "site.yml", SITE_PLAYBOOK)]
+    files = [write_if_changed(out / "ansible.cfg", ansible_cfg(vault_password_file)),
+             write_if_changed(out / "site.yml", SITE_PLAYBOOK)]
     for playbook in sorted(playbooks_dir().glob("*.yml")):
-        files.append(_write(out / "playbooks" / playbook.name, playbook.read_text(encoding="utf-8")))
+        files.append(write_if_changed(out / "playbooks" / playbook.name, playbook.read_text(encoding="utf-8")))
     # the site's variables as inventory group vars: the files stay where pbxctl and its users read them
     group_vars = out / "group_vars" / "all"
-    _link(group_vars / "vars.yml", "../../vars.yml")
-    _link(group_vars / "secrets.yml", "../../secrets.yml")
+    link_to(group_vars / "vars.yml", "../../vars.yml")
+    link_to(group_vars / "secrets.yml", "../../secrets.yml")
     # roles find the phones' files and doctor's answers here, wherever the build is copied to
-    files.append(_write(group_vars / "build.yml", '---\npbxctl_build_dir: "{{ inventory_dir }}"\n'))
-    _link(out / "project", ".")  # ansible-runner runs in <private data dir>/project
-    files.append(_write(out / "collections" / "requirements.yml", collections_requirements()))
-    files.append(_write(out / "execution-environment.yml", execution_environment()))
+    files.append(write_if_changed(group_vars / "build.yml", '---\npbxctl_build_dir: "{{ inventory_dir }}"\n'))
+    link_to(out / "project", ".")  # ansible-runner runs in <private data dir>/project
+    files.append(write_if_changed(out / "collections" / "requirements.yml", collections_requirements()))
+    files.append(write_if_changed(out / "execution-environment.yml", execution_environment()))
     for directory in (out / "playbooks", out / "group_vars", group_vars, out / "collections"):
         os.chmod(directory, DIR_MODE)
     return files

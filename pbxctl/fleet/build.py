@@ -20,7 +20,15 @@ from pathlib import Path
 import yaml
 
 from ..compile import Compiled, Overlay, compile_site
-from ..compile.project import SITE_PLAYBOOK, ansible_cfg, collections_requirements, execution_environment
+from ..compile.project import (
+    DIR_MODE,
+    SITE_PLAYBOOK,
+    ansible_cfg,
+    collections_requirements,
+    execution_environment,
+    link_to,
+    write_if_changed,
+)
 from ..load import FastLoader, load_site
 from ..problems import SiteInvalid
 from ..resolve import pbx_address
@@ -28,7 +36,6 @@ from ..resources import playbooks_dir
 from ..site import Site
 from .links import FleetOverlay, link_problems, share_link_secrets
 
-DIR_MODE, FILE_MODE = 0o700, 0o600
 ROLE_GROUPS = ("pbx", "provisioning", "ups", "router")
 ENVVARS = """\
 ---
@@ -126,41 +133,22 @@ def _write_inventory(fleet: Fleet) -> list[Path]:
         fleet.hosts.update({host: name for host in members})
         where = fleet.out_dir / "inventory" / "group_vars" / group_name(name)
         for kind in ("vars.yml", "secrets.yml"):
-            _link(where / kind, f"../../../sites/{name}/{kind}")
+            link_to(where / kind, f"../../../sites/{name}/{kind}")
         # roles find the site's phone files (and doctor its answers) in the site's own build
-        written.append(_write(where / "build.yml",
+        written.append(write_if_changed(where / "build.yml",
                               f'---\npbxctl_build_dir: "{{{{ inventory_dir }}}}/../sites/{name}"\n'))
     text = "---\n# Written by pbxctl: every site of the fleet; a site's own variables are its site_* group's\n"
     text += yaml.safe_dump({"all": {"children": groups}}, sort_keys=True, default_flow_style=False)
-    return [_write(fleet.out_dir / "inventory" / "hosts.yml", text), *written]
+    return [write_if_changed(fleet.out_dir / "inventory" / "hosts.yml", text), *written]
 
 
 def _write_project(out: Path, vault_password_file: Path | None) -> list[Path]:
     cfg = ansible_cfg(vault_password_file).replace("inventory = inventory.yml", "inventory = inventory")
-    files = [_write(out / "ansible.cfg", cfg), _write(out / "site.yml", SITE_PLAYBOOK),
-             _write(out / "collections" / "requirements.yml", collections_requirements()),
-             _write(out / "execution-environment.yml", execution_environment()),
-             _write(out / "env" / "envvars", ENVVARS)]
-    files += [_write(out / "playbooks" / p.name, p.read_text(encoding="utf-8"))
+    files = [write_if_changed(out / "ansible.cfg", cfg), write_if_changed(out / "site.yml", SITE_PLAYBOOK),
+             write_if_changed(out / "collections" / "requirements.yml", collections_requirements()),
+             write_if_changed(out / "execution-environment.yml", execution_environment()),
+             write_if_changed(out / "env" / "envvars", ENVVARS)]
+    files += [write_if_changed(out / "playbooks" / p.name, p.read_text(encoding="utf-8"))
               for p in sorted(playbooks_dir().glob("*.yml"))]
-    _link(out / "project", ".")  # ansible-runner runs in <private data dir>/project
+    link_to(out / "project", ".")  # ansible-runner runs in <private data dir>/project
     return files
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return path  # a repeat build leaves modification times alone
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    return path
-
-
-def _link(path: Path, target: str) -> None:
-    if path.is_symlink() and os.readlink(path) == target:
-        return
-    if path.is_symlink() or path.exists():
-        path.unlink()
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    path.symlink_to(target)
