@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from harness.carrier import TrunkAccount
+from harness.phone import registered_extension
 
 from pbxctl import lab as lab_api
 from pbxctl.compile import build_dir
@@ -104,10 +105,7 @@ def ext(site, phone_factory, provider):
     """ext("100", auto_answer=False) → a registered baresip phone on that extension."""
 
     def make(number: str, auto_answer: bool = True):
-        login = site["secrets"]["asterisk__extension_secrets"][number]
-        phone = phone_factory(number, login["password"], auth_user=login["username"], auto_answer=auto_answer)
-        assert phone.register(), f"extension {number} did not register"
-        return phone
+        return registered_extension(phone_factory, site["secrets"]["asterisk__extension_secrets"], number, auto_answer)
 
     provider.clear_calls()
     while not Records.posts.empty():
