@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -46,6 +47,13 @@ def data_state(dirs: list[str]) -> str:
     folders = " ".join(dirs)
     return pbx(f"cd / && find {folders} -printf '%p %u:%g %m %y\\n' | sort && "
                f"find {folders} -type f -print0 | sort -z | xargs -0r sha256sum")
+
+
+def settled(state: str) -> list[str]:
+    """A call record still waiting for the CRM when the backup ran is sent once the restored PBX is up: the same
+    bytes move from the spool's pending/ to sent/. Either place is the record kept."""
+    return sorted(re.sub(r"/pbxctl-cdr/(pending|sent)/", "/pbxctl-cdr/(pending|sent)/", line)
+                  for line in state.splitlines())
 
 
 def pbxctl(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
@@ -171,7 +179,7 @@ def test_backup_then_restore_onto_a_bare_server_gives_the_office_back(lab_owned,
     restore_seconds = time.monotonic() - started
     assert done.returncode == 0 and "restored" in done.stdout
     after = data_state(dirs)
-    assert after == before, "the restored data differ from what was backed up"
+    assert settled(after) == settled(before), "the restored data differ from what was backed up"
     print(f"\nbackup {backup_seconds:.1f} s ({archive.stat().st_size} bytes), restore onto a bare server "
           f"(apply included) {restore_seconds:.1f} s")
 
