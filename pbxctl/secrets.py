@@ -139,6 +139,9 @@ def missing_external(site: Site, secrets: Secrets) -> list[str]:
         needs = trunk.type == "sip_register" or (trunk.type == "sip_ip" and trunk.username)
         if needs and not secrets.get("trunks", trunk.name, "password"):
             missing.append(f"trunks.{trunk.name}.password")
+    tls = site.pbx.tls
+    if tls and tls.certificate and not tls.key and not secrets.get("tls", "sip", "key"):
+        missing.append("tls.sip.key")  # the key of the certificate the site gives, when no key file is named
     if site.router and not secrets.get("router", "api", "password"):
         missing.append("router.api.password")
     for name in integrations_with_auth(site):

@@ -9,6 +9,7 @@ from ..phones.render import tftp_names
 from ..router import config as router_config
 from ..security import ALERT_EVENTS, refused_prefixes
 from ..site import Site
+from ..site.encryption import sip_tls_port
 from .pbx import RECORDINGS_HTTP_PORT
 
 
@@ -129,6 +130,9 @@ def security_vars(site: Site) -> dict:
         "security__admin_networks": [str(n) for n in sec.admin_networks] or local,
         "security__ssh_port": site.pbx.ssh_port,
         "security__sip_port": site.pbx.sip_port,
+        # SIP over TLS: closed without pbx.tls; from the SIP sources, or from anywhere once an extension is remote
+        "security__sip_tls_port": sip_tls_port(site),
+        "security__sip_tls_anywhere": any(e.nat for e in site.extensions),
         "security__rtp_start": site.pbx.rtp_ports.start,
         "security__rtp_end": site.pbx.rtp_ports.end,
         # host names are resolved on the PBX at apply time (nftables wants addresses)

@@ -10,6 +10,7 @@ from ..problems import Path, Problem
 from ..security.ranges import allowed_entry_problem
 from .base import target_kind, target_ref
 from .catalogue import MODELS
+from .encryption import encryption_problems
 from .features import feature_problems
 from .links import link_problems, linked
 from .model import Site
@@ -28,6 +29,7 @@ def cross_check(site: Site) -> list[Problem]:
         *_ports(site),
         *link_problems(site),
         *feature_problems(site),
+        *encryption_problems(site),
     ]
 
 
