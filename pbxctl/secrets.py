@@ -88,10 +88,15 @@ def read_secrets(path: Path, password_file: Path | None) -> Secrets:
     return Secrets(data, encrypted)
 
 
+def seal(text: bytes, password_file: Path) -> bytes:
+    """text ansible-vault encrypted with the password in password_file."""
+    return _vault(password_file).encrypt(text)
+
+
 def write_secrets(path: Path, secrets: Secrets, password_file: Path | None) -> None:
     text = yaml.dump(secrets.data, Dumper=FastDumper, sort_keys=True, default_flow_style=False).encode()
     if password_file is not None:
-        text = _vault(password_file).encrypt(text)
+        text = seal(text, password_file)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
