@@ -30,12 +30,28 @@ def _autoescape(name: str | None) -> bool:
     return bool(name) and (name.startswith("cisco/") or name.endswith(".xml.j2"))  # every Cisco file is XML
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(Environment):
+    def getattr(self, obj, attribute):
+        """`d.site.name` on the plain dicts the contexts are: the item at once. Jinja asks getattr() first, which
+        on a dict fails (raising) for anything but dict's own methods, then the item: the same answer, without the
+        exception, for the hundreds of lookups each phone's file makes."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=4)
 def environment(root: Path = TEMPLATES) -> Environment:
     """One environment per template root: Jinja keeps every compiled template in it, so render many, parse once."""
-    env = Environment(loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=_autoescape,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
-                      cache_size=-1)
+    env = _Environment(loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=_autoescape,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
+                       cache_size=-1)
     env.filters["pq"] = panasonic.value
     env.filters["yv"] = yealink.value
     return env
