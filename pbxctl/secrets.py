@@ -21,12 +21,24 @@ VAULT_ENV = "PBXCTL_VAULT_PASSWORD_FILE"
 ALPHABET = string.ascii_letters + string.digits
 
 
+def _draw(alphabet: str, length: int) -> str:
+    """length characters, each uniform over alphabet, from the OS's CSPRNG: bytes past the last whole multiple of
+    the alphabet's size are dropped (no modulo bias). One read of random bytes a token, where secrets.choice
+    reads the OS once a character (a 10,000-extension site's first compile made nearly a million reads)."""
+    size = len(alphabet)
+    limit = 256 - 256 % size
+    drawn: list[str] = []
+    while len(drawn) < length:
+        drawn += [alphabet[byte % size] for byte in random.token_bytes(2 * length) if byte < limit]
+    return "".join(drawn[:length])
+
+
 def _token(length: int) -> str:
-    return "".join(random.choice(ALPHABET) for _ in range(length))
+    return _draw(ALPHABET, length)
 
 
 def _pin(length: int = 6) -> str:
-    return "".join(random.choice(string.digits) for _ in range(length))
+    return _draw(string.digits, length)
 
 
 def vault_password_file(option: Path | None) -> Path | None:
