@@ -363,3 +363,16 @@ def test_generated_secrets_are_uniform_over_their_alphabet():
     assert all(abs(n - share) < share / 10 for n in counts.values()), counts
     pins = Counter("".join(_pin() for _ in range(20_000)))
     assert set(pins) == set("0123456789") and all(abs(n - 12_000) < 1_200 for n in pins.values())
+
+
+def test_fast_loader_gives_every_scalar_the_safe_loaders_type():
+    """pbxctl's loader takes a plain scalar for a string when no implicit tag can start with its first character:
+    every plain, quoted and tagged form here reads the same as with yaml.SafeLoader."""
+    from pbxctl.load import FastLoader
+
+    plain = ["yes", "No", "on", "OFF", "y", "~", "null", "Null", "", "010", "0o7", "0x1F", "0b11", "1e3", "1.5",
+             ".5", "-1", "+7", "1_000", "12:30", "190:20:30", "2026-12-01", "2026-12-01 10:00:00", ".inf", "-.inf",
+             ".nan", "true", "False", "abc", "user@example.ru", "00:0e:08:00:00:01", "Приёмная", "_x", "/x"]
+    text = "".join(f"- {value}\n- '{value}'\n- \"{value}\"\n" for value in plain if value)
+    text += "- !!str 10\n- !!int '10'\n- ? a\n  : b\n- {<<: {x: 1}, y: 2}\n- \n"
+    assert repr(yaml.load(text, Loader=FastLoader)) == repr(yaml.load(text, Loader=yaml.SafeLoader))
