@@ -5,6 +5,7 @@ on the lab host (harness/tls_sip.py) as the extensions, conference 800 as what a
   presenting a client certificate the site CA signed (pbx.tls.verify_client); its call to 800 is answered with
   SRTP keys, and the audio that comes back is SRTP under them (its auth tags verify with the derived key).
 - 201 (TLS only) calling over UDP with its right password is refused; 200 over UDP too (no SRTP over UDP).
+- The trunk registers to the lab carrier over TLS only once the carrier's certificate is one the site CA signed.
 - A wrong password over TLS lands in the security log where fail2ban's filter counts it.
 - A TLS client presenting no certificate, or one the site CA never signed, gets no TLS session at all.
 """
@@ -29,9 +30,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from harness.carrier import TrunkAccount
 from harness.tls_sip import SipClient, answer_key, offer, srtp_authentic
 
 from pbxctl import lab as lab_api
+from pbxctl import pki
 from pbxctl.compile import build_dir
 from pbxctl.lab.retarget import SUFFIX as LAB_SUFFIX
 
@@ -79,6 +82,7 @@ def site(lab, tmp_path_factory) -> dict:
     ca_file = work / "ca.crt"
     ca_file.write_text(ca_cert)
     return {"logins": compiled["asterisk__extension_secrets"], "ca_file": ca_file, "work": work,
+            "ca": (ca_cert, ca_key), "trunk_password": compiled["asterisk__trunk_secrets"]["secure"],
             "client": _client_cert(work, ca_cert, ca_key, "softphone"),
             "stranger": _client_cert(work, None, None, "stranger"), "apply_seconds": time.monotonic() - started}
 
@@ -188,3 +192,67 @@ def test_a_tls_client_without_a_site_certificate_gets_no_session(site, pbx_addre
 @pytest.fixture(scope="module")
 def pbx_address(lab, site) -> str:
     return lab["pbx"].address
+
+
+TRUNK_USER = "74951230000"
+CARRIER_TLS = """
+[transport-tls]
+type=transport
+protocol=tls
+bind=0.0.0.0:5061
+cert_file=/etc/asterisk/lab-tls.crt
+priv_key_file=/etc/asterisk/lab-tls.key
+method=tlsv1_2
+"""
+
+
+def _carrier_tls(carrier, ca_cert: str, ca_key: str) -> None:
+    """The carrier takes TLS on 5061 with a certificate for its address from that CA; restarted, so no TLS
+    connection of an earlier certificate survives."""
+    key = pki.new_key()
+    cert = pki.server_cert(ca_cert, ca_key, key, [carrier.machine_address])
+    for name, text, mode in (("lab-tls.crt", cert, "644"), ("lab-tls.key", key, "640")):
+        lab_api.ssh_run("carrier", f"cat > /etc/asterisk/{name} && chown root:asterisk /etc/asterisk/{name} && "
+                        f"chmod {mode} /etc/asterisk/{name}", input=text)
+    lab_api.ssh_run("carrier", "grep -q '^\\[transport-tls\\]' /etc/asterisk/pjsip.conf || "
+                    "cat >> /etc/asterisk/pjsip.conf", input=CARRIER_TLS)
+    lab_api.ssh_run("carrier", "systemctl restart asterisk")
+    carrier.wait_ready()
+    # the registrar keeps contacts across a restart: only a registration made from now on counts
+    lab_api.ssh_run("carrier", ["asterisk", "-rx", "database deltree registrar/contact"], check=False)
+    pbx_cli("pjsip send register *all")
+
+
+def _tls_contacts(carrier) -> list[str]:
+    return [uri for uri in carrier.contacts(TRUNK_USER) if "transport=tls" in uri.lower()]
+
+
+def test_a_tls_trunk_registers_only_to_a_provider_whose_certificate_checks_out(site, carrier):
+    """The carrier as a TLS provider. With a certificate from a CA the site does not trust the PBX refuses the
+    connection (verify_server; with verify_client only the site CA is trusted); with one the site CA signed for
+    the carrier's address the trunk registers over TLS."""
+    carrier.configure([TrunkAccount("secure", TRUNK_USER, site["trunk_password"])])
+    other_key = pki.new_key()
+    refused = _untrusted()
+    _carrier_tls(carrier, pki.new_ca("impostor", other_key), other_key)
+    assert _retrying(lambda: _untrusted() > refused, 40), "the PBX never tried the impostor"
+    assert not _tls_contacts(carrier), "registered to a provider with an untrusted certificate"
+    _carrier_tls(carrier, *site["ca"])
+    assert _retrying(lambda: _tls_contacts(carrier), 60), pbx_cli("pjsip show registrations")
+
+
+def _untrusted() -> int:
+    """TLS connections the PBX refused for the peer's certificate (Asterisk's log says so per attempt)."""
+    found = lab_api.ssh_run("pbx", "grep -c 'certificate is untrusted' /var/log/asterisk/messages.log", check=False)
+    return int(found.stdout.strip() or 0)
+
+
+def _retrying(condition, timeout: float) -> bool:
+    """The trunk asked to register again every few seconds until condition holds: the carrier's TLS listener comes
+    up a moment after its CLI answers, and the trunk's own retry is 30 s away."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _wait(condition, 4):
+            return True
+        pbx_cli("pjsip send register *all")
+    return False
