@@ -3,10 +3,12 @@
     PBXCTL_LAB_INSTANCE=2 python bench/bench_register.py [--quick] [--count 1000] [--parallel 200] [--runs 3]
 
 The pbx gets a generated office of --count extensions (bench/benchsite.py, applied with the PBX part only).
-A bounded generator (bench/sipreg.py: one UDP socket, `--parallel` transactions in flight, retransmitting as
-RFC 3261 says) registers every extension with its own credentials (REGISTER, 401, REGISTER with the digest,
-200), then unregisters them. Figures: seconds, failures, contacts the PBX holds afterwards, and the PBX's
-memory (Asterisk's resident set and the container's cgroup) before, with every phone registered, and after.
+A bounded generator (bench/sipreg.py: one UDP socket, `--parallel` transactions in flight, RFC 3261's timers:
+T1 500 ms doubling to T2 4 s, given up when Timer F fires at 32 s) registers every extension with its own
+credentials (REGISTER, 401, REGISTER with the digest, 200), then unregisters them. A failure is a transaction
+with no final answer within Timer F, a 401 to the authorised request, or a 3xx-6xx final answer, counted by kind.
+Figures: seconds, failures, contacts the PBX holds afterwards, and the PBX's memory (Asterisk's resident set and
+every process's PSS in the machine) before, with every phone registered, and after.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections import Counter
 
 import benchsite
 import labsetup
@@ -25,11 +28,14 @@ from pbxctl.lab.retarget import lab_retarget
 
 
 def memory() -> tuple[int, int]:
-    """(Asterisk's VmRSS, the container's memory.current) in MiB."""
+    """(Asterisk's VmRSS, the proportional set size of every process in the machine) in MiB. The lab's machines
+    have no memory cgroup of their own (systemd-nspawn runs in the host's, shared with all else there, and the
+    container's cgroup v2 tree has no memory controller): the processes' PSS is what the machine holds."""
     out = lab.ssh_run("pbx", "awk '/VmRSS/{print $2}' /proc/$(pidof -s asterisk)/status; "
-                             "cat /sys/fs/cgroup/memory.current 2>/dev/null || echo 0", check=False).stdout.split()
-    rss, cgroup = (int(value) for value in (out + ["0", "0"])[:2])
-    return rss // 1024, cgroup // (1024 * 1024)
+                             "cat /proc/[0-9]*/smaps_rollup 2>/dev/null | awk '/^Pss:/{s+=$2} END{print s}'",
+                      check=False).stdout.split()
+    rss, pss = (int(value) for value in (out + ["0", "0"])[:2])
+    return rss // 1024, pss // 1024
 
 
 def contacts() -> int:
@@ -42,6 +48,13 @@ def accounts(site_file, count: int) -> list[sipreg.Account]:
     entries = secrets.section("extensions")
     return [sipreg.Account(e.number, entries[e.number]["username"], entries[e.number]["password"])
             for e in site.extensions[:count]]
+
+
+def failed(results: list[str]) -> str:
+    """'N failed' and how many of each kind (timeout, challenged again, a final status)."""
+    kinds = Counter(r for r in results if r != "ok")
+    return f"{sum(kinds.values())} failed" + (f" ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})"
+                                              if kinds else "")
 
 
 def main() -> int:
@@ -71,12 +84,10 @@ def main() -> int:
                                                  observe))
         (reg_s, reg), (unreg_s, unreg) = phases
         rows.append((reg_s, reg, held[3600], unreg_s, unreg, held[0], before))
-        failures = {r for r in reg if r != "ok"}
-        print(f"run {run + 1}: {count} registered in {reg_s:.2f} s, {sum(r != 'ok' for r in reg)} failed "
-              f"{sorted(failures) or ''}; PBX holds {held[3600][0]} contacts; unregistered in {unreg_s:.2f} s, "
-              f"{sum(r != 'ok' for r in unreg)} failed, {held[0][0]} contacts left", flush=True)
+        print(f"run {run + 1}: {count} registered in {reg_s:.2f} s, {failed(reg)}; PBX holds {held[3600][0]} "
+              f"contacts; unregistered in {unreg_s:.2f} s, {failed(unreg)}, {held[0][0]} contacts left", flush=True)
     print(f"\n{'run':>3} {'register s':>10} {'failed':>6} {'contacts':>8} {'unreg s':>8} {'failed':>6} "
-          f"{'Asterisk RSS MiB before/registered/after':>41} {'container MiB':>18}")
+          f"{'Asterisk RSS MiB before/registered/after':>41} {'machine PSS MiB':>18}")
     for i, (reg_s, reg, (n, mem_on), unreg_s, unreg, (_, mem_off), before) in enumerate(rows, 1):
         print(f"{i:>3} {reg_s:>10.2f} {sum(r != 'ok' for r in reg):>6} {n:>8} {unreg_s:>8.2f} "
               f"{sum(r != 'ok' for r in unreg):>6} {before[0]:>17} / {mem_on[0]} / {mem_off[0]:<15} "

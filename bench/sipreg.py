@@ -1,7 +1,7 @@
 """A bounded SIP registration generator: many accounts REGISTER over one UDP socket, answering digest challenges.
 
-Just enough SIP (RFC 3261 REGISTER, RFC 2617/7616 MD5 digest with or without qop=auth, retransmission on
-Timer A's doubling) to load a registrar with thousands of phones; OPTIONS qualify pings get a 200.
+Just enough SIP (RFC 3261 REGISTER, RFC 2617/7616 MD5 digest with or without qop=auth, a non-INVITE client
+transaction's timers over UDP) to load a registrar with thousands of phones; OPTIONS qualify pings get a 200.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-RETRANSMIT = (0.5, 1.0, 2.0, 4.0)  # Timer A doubling; after the last wait the registration has failed
+# RFC 3261 17.1.2: a non-INVITE request over UDP is sent again after Timer E, which starts at T1 and doubles up to
+# T2 (at T2 at once after a provisional answer); the transaction gives up when Timer F (64*T1) fires. A shorter
+# window counts a registrar that is slow under load but answers as a failure, which a phone would not.
+T1, T2 = 0.5, 4.0
+TIMER_F = 64 * T1
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Registrar(asyncio.DatagramProtocol):
     def __init__(self, server: str, port: int, local: str) -> None:
         self.server, self.port, self.local = server, port, local
         self.waiting: dict[str, asyncio.Future] = {}
+        self.provisional: set[str] = set()  # transactions a 1xx answered: they retransmit at T2
         self.transport: asyncio.DatagramTransport | None = None
         self.local_port = 0
 
@@ -70,11 +75,14 @@ class Registrar(asyncio.DatagramProtocol):
             answer = "SIP/2.0 200 OK\r\n" + "\r\n".join(keep) + "\r\nContent-Length: 0\r\n\r\n"
             self.transport.sendto(answer.encode(), addr)
             return
-        future = self.waiting.get(f"{headers.get('call-id')} {headers.get('cseq')}")
+        key = f"{headers.get('call-id')} {headers.get('cseq')}"
+        future = self.waiting.get(key)
         if lines[0].startswith("SIP/2.0 ") and future and not future.done():
             status = int(lines[0].split()[1])
             if status >= 200:
                 future.set_result((status, headers))
+            else:
+                self.provisional.add(key)
 
     def request(self, account: Account, expires: int, authorization: str | None) -> str:
         account.cseq += 1
@@ -97,26 +105,32 @@ class Registrar(asyncio.DatagramProtocol):
         key = f"{account.call_id} {account.cseq} REGISTER"
         future = asyncio.get_running_loop().create_future()
         self.waiting[key] = future
+        loop = asyncio.get_running_loop()
+        give_up, interval = loop.time() + TIMER_F, T1
         try:
-            for wait in RETRANSMIT:
+            while (left := give_up - loop.time()) > 0:
                 self.transport.sendto(message.encode(), (self.server, self.port))
                 try:
-                    return await asyncio.wait_for(asyncio.shield(future), wait)
+                    return await asyncio.wait_for(asyncio.shield(future), min(interval, left))
                 except TimeoutError:
-                    continue
+                    interval = T2 if key in self.provisional else min(interval * 2, T2)
             return None
         finally:
             del self.waiting[key]
+            self.provisional.discard(key)
 
     async def register(self, account: Account, expires: int = 3600) -> str:
-        """'ok', or what went wrong."""
+        """'ok', or the kind of failure: 'timeout' (no final answer within Timer F), 'challenged again' (a 401/407
+        to the authorised request: the password was refused), or the final status of a 3xx-6xx answer."""
         answer = await self.transaction(account, expires, None)
         if answer and answer[0] in (401, 407):
             challenge = answer[1].get("www-authenticate") or answer[1].get("proxy-authenticate", "")
             answer = await self.transaction(account, expires, digest(account, challenge, f"sip:{self.server}"))
         if answer is None:
             return "timeout"
-        return "ok" if answer[0] == 200 else str(answer[0])
+        if answer[0] in (401, 407):
+            return "challenged again"
+        return "ok" if 200 <= answer[0] < 300 else str(answer[0])
 
 
 async def register_all(server: str, port: int, local: str, accounts: list[Account], parallel: int,

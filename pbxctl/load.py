@@ -23,8 +23,27 @@ from .site.paths import missing_repo_files
 KEY_ALIASES = {"https_port": ("http_port",)}
 SECRET_KEYS = {"password", "secret", "pin", "passwd", "token", "api_key"}
 # libyaml when PyYAML was built with it: parsing and dumping a 1,000-phone site is several times faster
-FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FastDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_STRING = _Loader.DEFAULT_SCALAR_TAG
+# first characters some implicit tag (bool, int, float, null, timestamp, merge, value) may start with
+_TAGGED_FIRST = frozenset(first for first in _Loader.yaml_implicit_resolvers if first)
+
+
+class _ShortcutLoader(_Loader):
+    """The safe loader, resolving each plain scalar's tag without trying every pattern where its first character
+    rules them all out (most of a site: names, e-mails, MACs): a string, as the patterns would have said. The
+    resolver is PyYAML's Python code, called for every scalar even under libyaml."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and (not implicit[0] or (value and value[0] not in _TAGGED_FIRST)):
+            return _STRING
+        return super().resolve(kind, value, implicit)
+
+
+# the shortcut holds while no implicit resolver takes any first character (None) and none goes by path
+FastLoader = _ShortcutLoader if None not in _Loader.yaml_implicit_resolvers and not _Loader.yaml_path_resolvers \
+    else _Loader
 
 
 @contextmanager
@@ -121,7 +140,7 @@ def _compose(text: str | bytes) -> yaml.Node | None:
     except yamlsafe.YamlLimit:
         raise
     except yaml.MarkedYAMLError:
-        if FastLoader is yaml.SafeLoader:
+        if _Loader is yaml.SafeLoader:
             raise
         # the same error from the pure-Python parser: same wording with or without libyaml
         return yamlsafe.compose(text, yaml.SafeLoader)

@@ -62,6 +62,18 @@ def check_graph(root: yaml.Node) -> None:
                         "values each; write the values out instead of nesting aliases", node.start_mark)
 
 
+def check_depth(root: yaml.Node) -> None:
+    """check_graph for a tree without aliases (nothing in it is shared, so it expands to itself): only the
+    nesting, the same first node too deep in the same order, without sizing every node."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise YamlLimit(_TOO_DEEP, node.start_mark)
+        children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+        stack.extend((child, depth + 1) for child in reversed(children) if not isinstance(child, yaml.ScalarNode))
+
+
 def nesting_problem(text: str | bytes) -> YamlLimit:
     """Where the text nests deeper than MAX_DEPTH, read from the pure-Python parser's events (no recursion; libyaml
     refuses the whole line at its own limit before giving any): the same place with or without libyaml."""
@@ -86,6 +98,11 @@ def compose(text: str | bytes, loader: type) -> yaml.Node | None:
         if error.problem != "exceeded maximum nesting depth":  # libyaml's own limit (1,000)
             raise
         raise nesting_problem(text) from None
-    if node is not None:
+    if node is None or isinstance(node, yaml.ScalarNode):
+        return node
+    # an alias is written `*name` (a merge key's source too): text without a '*' has none, the tree is its size
+    if (b"*" if isinstance(text, bytes) else "*") in text:
         check_graph(node)
+    else:
+        check_depth(node)
     return node

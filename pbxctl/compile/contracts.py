@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..numbers import NumberFormat
 from ..site.continuity import ScheduledBackup
+from ..site.encryption import SipTls
 from ..site.extensions import Extension
 from ..site.features import Conference
 from ..site.pbx import Install
@@ -177,6 +178,12 @@ class Tls(Vars):
     key: str
 
 
+class SipTlsKeys(Vars):
+    ca_cert: str
+    cert: str | None = Field(None, description="none: the site's certificate file is used")
+    key: str | None = Field(None, description="none: the site's key file is used")
+
+
 class ExtensionSecret(Vars):
     username: str
     password: str
@@ -206,6 +213,7 @@ class AsteriskVars(Role):
     asterisk__sip_port: int
     asterisk__local_networks: list[str]
     asterisk__public_address: str | None = None
+    asterisk__sip_tls: SipTls | None = Field(None, description="pbx.tls: the TLS transport (none: UDP only)")
     asterisk__rtp_start: int
     asterisk__rtp_end: int
     asterisk__codecs: list[str]
@@ -245,6 +253,7 @@ class AsteriskVars(Role):
     asterisk__integration_auth: dict[str, IntegrationAuth] = Field(**secret("tokens of the CRM and CDR webhook"))
     asterisk__recordings_http_password: str = Field(**secret("the recordings' HTTP login"))
     asterisk__recordings_tls: Tls = Field(**secret("the HTTPS key and certificate"))
+    asterisk__sip_tls_keys: SipTlsKeys | None = Field(None, **secret("the SIP TLS transport's CA, key and certificate"))
     asterisk__link_secrets: dict[str, str] = Field(**secret("each link's shared password, by the other site"))
 
 
@@ -355,6 +364,8 @@ class SecurityVars(Role):
     security__admin_networks: list[str]
     security__ssh_port: int
     security__sip_port: int
+    security__sip_tls_port: int | None = Field(None, description="pbx.tls.port; none: TLS closed")
+    security__sip_tls_anywhere: bool = Field(description="a remote extension (nat): the TLS port open to anyone")
     security__rtp_start: int
     security__rtp_end: int
     security__trunk_hosts: list[str]

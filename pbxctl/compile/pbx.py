@@ -163,6 +163,8 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__sip_port": site.pbx.sip_port,
         "asterisk__local_networks": [str(n) for n in site.pbx.local_networks],
         "asterisk__public_address": str(site.pbx.public_address) if site.pbx.public_address else None,
+        # certificate and key files the site gives are read beside the site file (asterisk__site_dir)
+        "asterisk__sip_tls": site.pbx.tls.model_dump(mode="json") if site.pbx.tls else None,
         "asterisk__rtp_start": site.pbx.rtp_ports.start,
         "asterisk__rtp_end": site.pbx.rtp_ports.end,
         "asterisk__codecs": list(site.pbx.codecs),

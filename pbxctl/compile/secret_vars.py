@@ -1,6 +1,6 @@
 """The secrets each role needs, kept apart from vars.yml so that file can be read and diffed freely."""
 
-from ..resolve import tls_names
+from ..resolve import sip_tls_names, tls_names
 from ..secrets import Secrets, integrations_with_auth, tls_server
 from ..site import Site
 
@@ -9,6 +9,19 @@ def _integration_auth(site: Site, secrets: Secrets) -> dict:
     """{name: {header, query, token}} for each outside system the site logs in to."""
     return {name: {"header": auth.header, "query": auth.query, "token": secrets.get("integrations", name, "token")}
             for name, (_, auth) in integrations_with_auth(site).items()}
+
+
+def _sip_tls(site: Site, secrets: Secrets) -> dict | None:
+    """The TLS transport's CA (the site's: clients are verified against it), key and certificate: the site CA's
+    for the PBX's addresses, else the site's own files (read by the templates) with the key from secrets.yml when
+    no key file is named."""
+    tls = site.pbx.tls
+    if tls is None:
+        return None
+    if tls.certificate is None:
+        return tls_server(secrets, sip_tls_names(site))
+    key = None if tls.key else secrets.get("tls", "sip", "key")
+    return {"ca_cert": secrets.get("tls", "ca", "cert"), "cert": None, "key": key}
 
 
 def role_secrets(site: Site, secrets: Secrets) -> dict:
@@ -37,6 +50,7 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
         # HTTPS servers: the phones' files and the recordings
         "provisioning__tls": tls,
         "asterisk__recordings_tls": tls,
+        "asterisk__sip_tls_keys": _sip_tls(site, secrets),
         "routeros__password": secrets.get("router", "api", "password") if site.router else None,
         "nut__upsmon_password": secrets.get("ups", site.ups.name, "upsmon_password") if site.ups else None,
         "backup__ssh_key": secrets.get("backup", "ssh", "private_key") if site.backup else None,

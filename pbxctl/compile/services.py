@@ -2,13 +2,14 @@
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from .. import resolve
 from ..phones.render import tftp_names
 from ..router import config as router_config
 from ..security import ALERT_EVENTS, refused_prefixes
 from ..site import Site
+from ..site.encryption import sip_tls_port
 from .pbx import RECORDINGS_HTTP_PORT
 
 
@@ -33,21 +34,19 @@ class Shipped:
     secret: dict  # secrets.yml
 
 
-def phone_file_vars(site: Site, phone_dir: Path, files: list[Path]) -> Shipped:
+def phone_file_vars(site: Site, rendered: dict[str, bytes]) -> Shipped:
     """What the provisioning role ships: each rendered file (and whose login guards it), its directories, and
     each file's SHA-1 (the checksum Ansible's find gives) so the role copies only what differs. The checksums go
-    to secrets.yml: the files carry SIP secrets."""
+    to secrets.yml: the files carry SIP secrets. rendered: relative name → the bytes written (not read back)."""
     # in the order Jinja's sort gave them before (case-insensitive), so the nginx configuration stays as it was
-    start = len(str(phone_dir)) + 1  # files are under phone_dir: their names are what follows it
-    names = sorted((str(path)[start:] for path in files), key=str.lower)
+    names = sorted(rendered, key=str.lower)
     order = {p.mac: index for index, p in enumerate(site.phones)}
     return Shipped(
         plain={
             "provisioning__files": [{"path": name, "owner": _owner(name, order)} for name in names],
             "provisioning__dirs": sorted({str(PurePosixPath(name).parent) for name in names} - {"."}),
         },
-        secret={"provisioning__checksums": {name: hashlib.sha1((phone_dir / name).read_bytes()).hexdigest()
-                                            for name in names}},
+        secret={"provisioning__checksums": {name: hashlib.sha1(rendered[name]).hexdigest() for name in names}},
     )
 
 
@@ -129,6 +128,9 @@ def security_vars(site: Site) -> dict:
         "security__admin_networks": [str(n) for n in sec.admin_networks] or local,
         "security__ssh_port": site.pbx.ssh_port,
         "security__sip_port": site.pbx.sip_port,
+        # SIP over TLS: closed without pbx.tls; from the SIP sources, or from anywhere once an extension is remote
+        "security__sip_tls_port": sip_tls_port(site),
+        "security__sip_tls_anywhere": any(e.nat for e in site.extensions),
         "security__rtp_start": site.pbx.rtp_ports.start,
         "security__rtp_end": site.pbx.rtp_ports.end,
         # host names are resolved on the PBX at apply time (nftables wants addresses)

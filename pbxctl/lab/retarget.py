@@ -70,8 +70,9 @@ def retarget(site: Site, target: Retarget) -> Site:
         for trunk in site.trunks:
             if hasattr(trunk, "host"):
                 trunk.host = target.carrier_host
-                trunk.port = 5060
-                trunk.transport = "udp"
+                # the lab carrier takes SIP on 5060, and over TLS on 5061 once a test gives it a certificate; a TLS
+                # trunk stays TLS (its SRTP would otherwise go out over UDP)
+                trunk.port = 5061 if trunk.transport == "tls" else 5060
             if hasattr(trunk, "match"):
                 trunk.match = [IPv4Network(f"{target.carrier_host}/32")]
     if target.webhooks:

@@ -56,6 +56,9 @@ def site_context(site: Site, secrets: Secrets) -> dict:
         "ntp": prov.ntp_server or pbx_address(site),
         "ca_cert": secrets.get("tls", "ca", "cert"),
         "extension_names": {e.number: e.name for e in site.extensions},
+        # extensions with transport: tls register on the TLS port (validate allows it only where the model's
+        # reference cites the transport parameter)
+        "tls_port": {e.number: site.pbx.tls.port for e in site.extensions if e.transport == "tls" and site.pbx.tls},
         "voicemail": {e.number for e in site.extensions if e.voicemail},
         "digits": digit_map([e.number for e in site.extensions], site.site.country),
     }
@@ -86,6 +89,9 @@ def device_context(shared: dict, phone: Phone, secrets: Secrets) -> dict:
     names = shared["extension_names"]
     lines = [_line(i, line, names, secrets) for i, line in enumerate(phone.lines, 1)]
     line_of = {line["extension"]: line["index"] for line in lines}
+    for line in lines:
+        line["tls"] = line["extension"] in shared["tls_port"]
+        line["port"] = shared["tls_port"].get(line["extension"], shared["pbx"]["port"])
     keys = [_key(i, key, names, line_of) for i, key in enumerate(phone.keys, 1)]
     language = phone.language or shared["language"]
     return {

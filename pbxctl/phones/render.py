@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ..load import paused_gc
 from ..resources import phone_templates_dir
 from ..secrets import Secrets
 from ..site import Site
@@ -29,12 +30,28 @@ def _autoescape(name: str | None) -> bool:
     return bool(name) and (name.startswith("cisco/") or name.endswith(".xml.j2"))  # every Cisco file is XML
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(Environment):
+    def getattr(self, obj, attribute):
+        """`d.site.name` on the plain dicts the contexts are: the item at once. Jinja asks getattr() first, which
+        on a dict fails (raising) for anything but dict's own methods, then the item: the same answer, without the
+        exception, for the hundreds of lookups each phone's file makes."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=4)
 def environment(root: Path = TEMPLATES) -> Environment:
     """One environment per template root: Jinja keeps every compiled template in it, so render many, parse once."""
-    env = Environment(loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=_autoescape,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
-                      cache_size=-1)
+    env = _Environment(loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=_autoescape,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False,
+                       cache_size=-1)
     env.filters["pq"] = panasonic.value
     env.filters["yv"] = yealink.value
     return env
@@ -78,6 +95,7 @@ class Written:
     files: list[Path] = field(default_factory=list)  # every file of the site, in the directory now
     changed: list[Path] = field(default_factory=list)  # written this time (new or different bytes, or wrong mode)
     removed: list[Path] = field(default_factory=list)  # ours, for devices or models the site no longer has
+    rendered: dict[str, bytes] = field(default_factory=dict)  # relative name → the bytes each file holds now
 
 
 def _existing(out_dir: Path) -> dict[str, os.stat_result]:
@@ -98,18 +116,24 @@ def _existing(out_dir: Path) -> dict[str, os.stat_result]:
     return found
 
 
-def _same(path: Path, info: os.stat_result | None, data: bytes) -> bool:
+def _same(path: str, info: os.stat_result | None, data: bytes) -> bool:
+    """Whether the file already holds these bytes with our mode: read once, only when the size says it may."""
     if info is None or info.st_size != len(data) or (info.st_mode & 0o7777) != MODE:
         return False
     try:
-        return path.read_bytes() == data
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except OSError:
         return False
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+def _write(path: str, data: bytes, made: set[str]) -> None:
+    """Into a temporary name, then renamed: a reader never sees half a file. made: directories known to exist."""
+    parent = os.path.dirname(path)
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MODE)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -119,6 +143,11 @@ def _write(path: Path, data: bytes) -> None:
 
 def sync_phones(site: Site, secrets: Secrets, out_dir: Path) -> Written:
     """Make out_dir hold exactly the site's rendered files among the names pbxctl gives; report what moved."""
+    with paused_gc():  # thousands of short-lived strings and dicts: see load.paused_gc
+        return _sync(site, secrets, out_dir)
+
+
+def _sync(site: Site, secrets: Secrets, out_dir: Path) -> Written:
     rendered = render_phones(site, secrets)
     out_dir.mkdir(parents=True, exist_ok=True)
     existing = _existing(out_dir)
@@ -126,13 +155,14 @@ def sync_phones(site: Site, secrets: Secrets, out_dir: Path) -> Written:
     written = {name: manifest.digest(data) for name, data in rendered.items()}
     # recorded before writing: a run stopped half-way still knows every file it may have left
     manifest.write(out_dir, {**previous, **written})
-    result = Written()
+    result = Written(rendered=rendered)
+    base, made = str(out_dir), {str(out_dir)}
     for name, data in rendered.items():
-        path = out_dir / name
+        path = os.path.join(base, name)  # strings here: a Path per file costs more than the comparison
         if not _same(path, existing.get(name), data):
-            _write(path, data)
-            result.changed.append(path)
-        result.files.append(path)
+            _write(path, data, made)
+            result.changed.append(Path(path))
+        result.files.append(Path(path))
     for name in manifest.stale(out_dir, previous, set(rendered), set(existing)):
         (out_dir / name).unlink(missing_ok=True)
         result.removed.append(out_dir / name)

@@ -42,6 +42,12 @@ def tls_names(site: Site) -> list[str]:
     return sorted({str(site.pbx.host), pbx_address(site), provisioning_server(site)})
 
 
+def sip_tls_names(site: Site) -> list[str]:
+    """What phones and providers reach SIP over TLS as: the PBX's addresses and, behind NAT, its public one."""
+    public = [str(site.pbx.public_address)] if site.pbx.public_address else []
+    return sorted({str(site.pbx.host), pbx_address(site), *public})
+
+
 def router_api_port(site: Site) -> int | None:
     router = site.router
     if router is None:

@@ -1,7 +1,6 @@
 """Checks across sections, after each section has parsed: references, uniqueness, numbers."""
 
 from collections.abc import Iterator
-from zoneinfo import available_timezones
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
@@ -10,7 +9,9 @@ from ..problems import Path, Problem
 from ..security.ranges import allowed_entry_problem
 from .base import target_kind, target_ref
 from .catalogue import MODELS
+from .encryption import encryption_problems
 from .features import feature_problems
+from .general import known_zones
 from .links import link_problems, linked
 from .model import Site
 from .pbx import RECORDINGS_HTTP_PORT
@@ -28,6 +29,7 @@ def cross_check(site: Site) -> list[Problem]:
         *_ports(site),
         *link_problems(site),
         *feature_problems(site),
+        *encryption_problems(site),
     ]
 
 
@@ -308,7 +310,7 @@ def _ports(site: Site) -> Iterator[Problem]:
 
 
 def _schedules(site: Site) -> Iterator[Problem]:
-    zones = available_timezones()
+    zones = known_zones()
     for index, schedule in enumerate(site.schedules):
         if schedule.timezone and schedule.timezone not in zones:
             yield Problem(("schedules", index, "timezone"), f"unknown time zone '{schedule.timezone}'")

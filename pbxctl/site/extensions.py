@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field
 
 from .base import DisplayName, ExtensionNumber, Model
+from .encryption import MediaEncryption, SipTransport
 
 RecordingPolicy = Literal["always", "never", "on_demand"]
 
@@ -33,3 +34,10 @@ class Extension(Model):
         None, description="a mobile rung with the desk phone (follow-me): the call is recorded by this "
         "extension's policy and its record names the extension, answered on the mobile")
     max_contacts: int = Field(2, ge=1, le=10, description="devices that may register at once")
+    transport: SipTransport = Field("udp", description="udp, or tls: the PBX's TLS transport (pbx.tls) only; calls "
+                                    "this extension makes over anything else are refused")
+    media_encryption: MediaEncryption = Field("none", description="sdes: SRTP with keys in the SDP (needs "
+                                              "transport: tls); calls without SRTP are refused")
+    nat: bool = Field(False, description="a remote extension behind NAT elsewhere: it may register from anywhere "
+                      "(over TLS), Asterisk answers where its packets come from and puts pbx.public_address in SIP "
+                      "and SDP, and keeps its NAT binding open")

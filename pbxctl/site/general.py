@@ -1,5 +1,6 @@
 """The site itself: name, locale, country (drives number normalisation), apt proxy."""
 
+from functools import cache
 from typing import Literal
 from zoneinfo import available_timezones
 
@@ -7,6 +8,12 @@ from pydantic import AnyHttpUrl, Field, field_validator
 
 from ..numbers import COUNTRY_PLANS
 from .base import Model, Name
+
+
+@cache
+def known_zones() -> frozenset[str]:
+    """The IANA zone names this system knows, read once: available_timezones() walks the zone directory each call."""
+    return frozenset(available_timezones())
 
 
 class SiteInfo(Model):
@@ -20,7 +27,7 @@ class SiteInfo(Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        if value not in available_timezones():
+        if value not in known_zones():
             raise ValueError(f"unknown time zone '{value}' (use an IANA name like Europe/Moscow)")
         return value
 

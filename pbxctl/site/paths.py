@@ -72,6 +72,9 @@ def repo_files(site) -> list[tuple[tuple, str]]:
     """(path in the site file, relative file name) of every file the site names in its repository."""
     found = [(("ivrs", index, "prompt"), ivr.prompt) for index, ivr in enumerate(site.ivrs)
              if is_sound_file(ivr.prompt)]
+    if site.pbx.tls:
+        found += [(("pbx", "tls", key), getattr(site.pbx.tls, key)) for key in ("certificate", "key")
+                  if getattr(site.pbx.tls, key)]
     if site.router:
         found += [(("router", key), getattr(site.router, key)) for key in ("ca_file", "known_hosts")
                   if getattr(site.router, key)]

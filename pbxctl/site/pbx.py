@@ -8,6 +8,7 @@ import yaml
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import KeyProblem, Model
+from .encryption import SipTls
 
 Codec = Literal["alaw", "ulaw", "g722", "g729", "opus", "gsm"]
 # the codecs whose translator modules.conf loads (codec_alaw, codec_ulaw, codec_g722, codec_gsm); Debian's
@@ -82,6 +83,8 @@ class Pbx(Model):
                                               "(no NAT rewriting); phones live here")
     public_address: IPv4Address | None = Field(None, description="external address behind NAT, if any")
     sip_port: int = Field(5060, ge=1, le=65535, description="UDP port Asterisk takes SIP on")
+    tls: SipTls | None = Field(None, description="SIP over TLS (port 5061) for the extensions and trunks with "
+                               "transport: tls; none: UDP only")
     rtp_ports: RtpPorts = Field(default_factory=RtpPorts, description="UDP port range for call audio (RTP)")
     codecs: list[Codec] = Field(default_factory=lambda: ["alaw", "ulaw", "g722"], min_length=1,
                                 description="audio codecs offered to phones, in order of preference")

@@ -7,19 +7,19 @@ from pydantic import AfterValidator, Field
 
 from ..numbers import NumberFormat
 from .base import Model, Name, SipToken
+from .encryption import MediaEncryption
 from .pbx import TRANSCODED
 
 
-def _udp_only(transport: str) -> str:
-    # TLS/TCP to a provider need their own transports and certificate checks; until they exist, refusing is
-    # honest, where rendering UDP would send the login and the signalling in clear without saying so
-    if transport != "udp":
-        raise ValueError(f"transport {transport!r} is not supported yet: only 'udp' is (pbxctl would otherwise "
-                         "send the provider's login in clear while the site says it is encrypted)")
+def _no_tcp(transport: str) -> str:
+    # plain TCP would need a transport of its own and protects nothing UDP doesn't: refused rather than sent as UDP
+    if transport == "tcp":
+        raise ValueError("transport 'tcp' is not supported yet: use 'udp', or 'tls' (with pbx.tls) for an encrypted "
+                         "link")
     return transport
 
 
-Transport = Annotated[Literal["udp", "tcp", "tls"], AfterValidator(_udp_only)]
+Transport = Annotated[Literal["udp", "tcp", "tls"], AfterValidator(_no_tcp)]
 
 
 def _trunk_codec(codec: str) -> str:
@@ -57,7 +57,10 @@ class SipRegisterTrunk(TrunkBase):
     type: Literal["sip_register"] = Field(description="a SIP account the PBX registers to")
     host: TrunkHost = Field(description="the provider's SIP server (name or address; the port goes in `port`)")
     port: int = Field(5060, ge=1, le=65535, description="the provider's SIP port")
-    transport: Transport = Field("udp", description="SIP transport to the provider")
+    transport: Transport = Field("udp", description="SIP transport to the provider: udp, or tls (pbx.tls; the "
+                                 "provider's certificate is checked against the system's CAs and the site CA)")
+    media_encryption: MediaEncryption = Field("none", description="sdes: SRTP with the provider (needs transport: "
+                                              "tls)")
     username: SipToken = Field(description="the account's user name, as the provider gave it")
     auth_username: SipToken | None = Field(None, description="authentication user when it differs from username")
     from_domain: SipToken | None = Field(None, description="domain in From headers when the provider wants its own")
@@ -75,7 +78,10 @@ class SipIpTrunk(TrunkBase):
     type: Literal["sip_ip"] = Field(description="a provider that knows the PBX by its address (no registration)")
     host: TrunkHost = Field(description="the provider's SIP server (name or address; the port goes in `port`)")
     port: int = Field(5060, ge=1, le=65535, description="the provider's SIP port")
-    transport: Transport = Field("udp", description="SIP transport to the provider")
+    transport: Transport = Field("udp", description="SIP transport to the provider: udp, or tls (pbx.tls; the "
+                                 "provider's certificate is checked against the system's CAs and the site CA)")
+    media_encryption: MediaEncryption = Field("none", description="sdes: SRTP with the provider (needs transport: "
+                                              "tls)")
     match: list[IPv4Network] = Field(min_length=1, description="provider networks calls come from")
     username: SipToken | None = Field(None, description="outbound auth user, if the provider wants one")
     caller_id_header: Literal["from", "pai"] = Field(

@@ -54,7 +54,7 @@ FIRST_APPLY = (
     KillPoint("after staging, before the install", "asterisk : Check the staged configuration"),
     KillPoint("after the install, before the reload", "asterisk : Check the staged configuration", on="changed"),
     KillPoint("during the reload", "asterisk : Put the new configuration in service", delay=1),
-    KillPoint("mid-provisioning", "provisioning : Copy the new and changed phone files", delay=1),
+    KillPoint("mid-provisioning", "provisioning : Put the phone files in place", delay=0.3),
 )
 CHANGE = (
     KillPoint("after the install, before the reload", "asterisk : Check the staged configuration", on="changed"),

@@ -1,5 +1,6 @@
 """Writing files, refusing what can't be rendered, and the Eltex archive."""
 
+import gzip
 import io
 import stat
 import tarfile
@@ -64,6 +65,27 @@ def test_eltex_archive_is_a_plain_deterministic_tar_gz():
         assert (member.name, member.mtime, member.uid, member.mode) == ("pbxctl.cfg", 0, 0, 0o640)
         text = tar.extractfile(member).read().decode()
     assert "fxs.2.user=115" in text and "autoupdate.username=a8f94be00007" in text
+
+
+def _tarfile_archive(member: str, data: bytes) -> bytes:
+    """The archive as tarfile and gzip write it, which eltex.archive puts together by hand."""
+    buffer = io.BytesIO()
+    with (gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0) as packed,
+          tarfile.open(fileobj=packed, mode="w", format=tarfile.USTAR_FORMAT) as tar):
+        info = tarfile.TarInfo(member)
+        info.size, info.mtime, info.mode = len(data), 0, 0o640
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("size", [0, 1, 511, 512, 513, 9215, 9216, 9217, 10240, 30000])
+def test_eltex_archive_is_what_tarfile_and_gzip_write(size):
+    from pbxctl.phones.eltex import MEMBER, archive
+
+    data = ("линия=" + "x" * size).encode()[:size] if size else b""
+    assert archive(MEMBER, data) == _tarfile_archive(MEMBER, data)
 
 
 def test_example_office_renders():

@@ -1,5 +1,6 @@
 """Compile: deterministic output, generated secrets kept apart and stable, vault, missing secrets, retarget."""
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -10,7 +11,7 @@ from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.parsing.vault import VaultLib, VaultSecret, is_encrypted
 
 from pbxctl.cli import app
-from pbxctl.compile import compile_site, secrets_path
+from pbxctl.compile import compile_site, role_vars_text, secrets_path
 from pbxctl.lab.retarget import Retarget, retarget
 from pbxctl.load import load_site
 from pbxctl.problems import SiteInvalid
@@ -57,7 +58,39 @@ def test_compile_is_deterministic(office, tmp_path):
     for name in PLAIN_FILES:
         first, second = (tmp_path / "one" / name).read_bytes(), (tmp_path / "two" / name).read_bytes()
         assert first == second, name
-        assert first.startswith(b"---\n")
+    assert (tmp_path / "one" / "inventory.yml").read_bytes().startswith(b"---\n")
+
+
+# what YAML would read differently from JSON if written as it is: keywords and numbers of YAML 1.1, characters
+# outside YAML's printable set or folded as line breaks, and the usual quoting troubles
+AWKWARD = ["yes", "No", "on", "~", "null", "", "010", "0x1F", "1e3", "1_000", "12:30", "2026-12-01", "+7495",
+           "a: b", "#x", "- x", "*alias", "&anchor", "!tag", "%", "@", "`", "'", '"', "\\", "\t", " lead", "trail ",
+           "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "Приёмная", "\x85", "\u2028",
+           "\u2029", "\x7f", "\x9f", "\ufeff", "\U0001F600", "\x00", "\x1b"]
+
+
+def test_role_variables_are_json_a_yaml_reader_reads_the_same():
+    """vars.yml and secrets.yml are written as JSON (Ansible reads them with json.loads first): PyYAML, with or
+    without libyaml, and Ansible's own loader get exactly the values written."""
+    from ansible.parsing.utils.yaml import from_yaml
+
+    data = {"strings": AWKWARD, "keyed": {value: index for index, value in enumerate(AWKWARD)},
+            "others": [0, -1, 10**20, True, False, None, 0.5, [], {}, [[{"deep": ["x"]}]]]}
+    text = role_vars_text(data)
+    assert json.loads(text) == data
+    assert yaml.safe_load(text) == data
+    assert yaml.load(text, Loader=yaml.CSafeLoader) == data
+    assert from_yaml(text) == data
+
+
+def test_compiled_role_variables_read_the_same_as_json_and_yaml(tmp_path, runner):
+    for name in ("example-office", "example-branches", "example-contact-centre"):
+        site_file = copy_example(name, tmp_path / name)
+        set_external_secrets(runner, site_file)
+        compiled = compile_site(site_file, tmp_path / name / "out")
+        for file in ("vars.yml", "secrets.yml"):
+            text = (compiled.out_dir / file).read_text(encoding="utf-8")
+            assert yaml.safe_load(text) == json.loads(text), f"{name}: {file}"
 
 
 def test_generated_secrets_are_kept_private_long_and_stable(office, tmp_path):
@@ -313,3 +346,33 @@ def test_every_role_reads_the_same_resolved_values(tmp_path, runner):
     assert variables["routeros__owned"] == "pbxctl:"
     assert all(e["comment"].startswith(variables["routeros__owned"])
                for s in variables["routeros__sections"] for e in s["data"] if "comment" in e)
+
+
+def test_generated_secrets_are_uniform_over_their_alphabet():
+    """Each character of a generated password or PIN is drawn uniformly (no modulo bias towards the first
+    letters): over 200,000 characters, every one of the 62 comes within 10% of its share."""
+    from collections import Counter
+
+    from pbxctl.secrets import ALPHABET, _pin, _token
+
+    tokens = [_token(40) for _ in range(5000)]
+    assert {len(t) for t in tokens} == {40} and len(set(tokens)) == len(tokens)
+    counts = Counter("".join(tokens))
+    assert set(counts) == set(ALPHABET)
+    share = 200_000 / len(ALPHABET)
+    assert all(abs(n - share) < share / 10 for n in counts.values()), counts
+    pins = Counter("".join(_pin() for _ in range(20_000)))
+    assert set(pins) == set("0123456789") and all(abs(n - 12_000) < 1_200 for n in pins.values())
+
+
+def test_fast_loader_gives_every_scalar_the_safe_loaders_type():
+    """pbxctl's loader takes a plain scalar for a string when no implicit tag can start with its first character:
+    every plain, quoted and tagged form here reads the same as with yaml.SafeLoader."""
+    from pbxctl.load import FastLoader
+
+    plain = ["yes", "No", "on", "OFF", "y", "~", "null", "Null", "", "010", "0o7", "0x1F", "0b11", "1e3", "1.5",
+             ".5", "-1", "+7", "1_000", "12:30", "190:20:30", "2026-12-01", "2026-12-01 10:00:00", ".inf", "-.inf",
+             ".nan", "true", "False", "abc", "user@example.ru", "00:0e:08:00:00:01", "Приёмная", "_x", "/x"]
+    text = "".join(f"- {value}\n- '{value}'\n- \"{value}\"\n" for value in plain if value)
+    text += "- !!str 10\n- !!int '10'\n- ? a\n  : b\n- {<<: {x: 1}, y: 2}\n- \n"
+    assert repr(yaml.load(text, Loader=FastLoader)) == repr(yaml.load(text, Loader=yaml.SafeLoader))
