@@ -1,6 +1,6 @@
-"""The asterisk role's pbxctl_render_tree action, run by a real ansible-playbook on the control node: a directory of
-templates rendered and compared in one task, only differing files written, stale ones removed, secret diffs hidden,
-a new template picked up without a task edit."""
+"""The asterisk role's configuration render (pbxctl_tree with render: true), run by a real ansible-playbook on the
+control node: a directory of templates rendered and compared in one task, only differing files written, stale ones
+removed, secret contents never in a diff, a new template picked up without a task edit."""
 
 import os
 import stat
@@ -12,8 +12,8 @@ from pbxctl.run import run_playbook
 
 from .test_run import compiled
 
-TASK = {"name": "Render the tree", "pbxctl_render_tree": {
-    "src": "etc/demo", "dest": "{{ dest }}", "mode": "0640", "secret": ["secret.conf"]}}
+TASK = {"name": "Render the tree", "pbxctl_tree": {
+    "src": "etc/demo", "render": True, "dest": "{{ dest }}", "mode": "0640", "secret": ["secret.conf"]}}
 
 
 def make_role(root, templates: dict[str, str]):
@@ -21,9 +21,9 @@ def make_role(root, templates: dict[str, str]):
     (role / "templates" / "etc" / "demo").mkdir(parents=True, exist_ok=True)
     (role / "tasks").mkdir(exist_ok=True)
     (role / "action_plugins").mkdir(exist_ok=True)
-    link = role / "action_plugins" / "pbxctl_render_tree.py"
+    link = role / "action_plugins" / "pbxctl_tree.py"
     if not link.exists():
-        link.symlink_to(roles_dir() / "asterisk" / "action_plugins" / "pbxctl_render_tree.py")
+        link.symlink_to(roles_dir() / "asterisk" / "action_plugins" / "pbxctl_tree.py")
     (role / "tasks" / "main.yml").write_text(yaml.safe_dump([TASK]))
     for name, text in templates.items():
         (role / "templates" / "etc" / "demo" / f"{name}.j2").write_text(text)
@@ -52,13 +52,14 @@ def test_one_task_renders_compares_and_cleans_the_directory(tmp_path):
 
     assert run_playbook(build, str(playbook), quiet=True).changed == 0, "nothing differs: nothing written"
 
-    # a changed variable: the plan shows the plain file's diff, never the secret one's, and writes nothing
+    # a changed variable: the plan shows the plain file's diff; the secret one is named, its contents never shown;
+    # nothing is written
     playbook.write_text(playbook.read_text().replace("word: one", "word: two"))
     plan = run_playbook(build, str(playbook), check=True, quiet=True)
     assert plan.changed == 1
     shown = yaml.safe_dump([d["diff"] for d in plan.diffs])
     assert "word=two" in shown and "word=one" in shown and "plain.conf" in shown
-    assert "s3cret" not in shown and "secret.conf" not in shown
+    assert "s3cret" not in shown and "secret.conf" in shown and "the file holds secrets" in shown
     assert (dest / "plain.conf").read_text() == "word=one\n"
 
     # a file no template renders goes; a template added to the directory is rendered with no task edit
