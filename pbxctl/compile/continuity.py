@@ -12,7 +12,9 @@ REFERENCE = ["/etc/asterisk"]
 # (extensions_trunks.conf names the trunk endpoints, whose random part is a secret so nobody can guess one)
 SECRET_FILES = ["pjsip.conf", "pjsip_wizard.conf", "voicemail.conf", "manager.conf", "ari.conf", "http.conf",
                 "extensions_secrets.conf", "extensions_trunks.conf", "iax.conf", "users.conf", "minivm.conf",
-                "res_odbc.conf", "xmpp.conf"]
+                "res_odbc.conf", "xmpp.conf",
+                # SIP over TLS: the key, and the certificates compile derives with it (kept with the secrets)
+                "pbxctl-sip-tls.key", "pbxctl-sip-tls.crt", "pbxctl-sip-ca.crt"]
 # the site's schedule as systemd's OnCalendar, and how long it is between two backups (doctor's yardstick)
 CALENDAR = {"hourly": ("hourly", 3600), "daily": ("*-*-* 02:30:00", 86400), "weekly": ("Mon *-*-* 02:30:00", 604800)}
 

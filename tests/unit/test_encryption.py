@@ -112,7 +112,8 @@ def test_a_site_certificate_is_used_as_given_with_its_key_from_secrets(tmp_path)
     data["pbx"]["tls"] = {"certificate": "pbx.crt"}
     site.write_text(yaml.safe_dump(data))
     (tmp_path / "site" / "pbx.crt").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-    (tmp_path / "site" / "secrets.yml").write_text(yaml.safe_dump({"tls": {"sip": {"key": "THE KEY"}}}))
+    (tmp_path / "site" / "secrets.yml").write_text(yaml.safe_dump({"tls": {"sip": {"key": "THE KEY"}},
+                                                                 "trunks": {"secure": {"password": "p"}}}))
     out = compile_site(site, tmp_path / "build").out_dir
     variables = {**yaml.safe_load((out / "vars.yml").read_text()), **yaml.safe_load((out / "secrets.yml").read_text()),
                  "lookup": lambda kind, path: Path(path).read_text()}  # Ansible's file lookup, on the controller
