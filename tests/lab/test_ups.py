@@ -198,8 +198,9 @@ def apply(site_dir, ups: dict, playbook: str = "ups.yml", lab_ups: bool = True):
     data = _site_with(ups)
     (directory / "site.yml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     compiled = compile_site(directory / "site.yml", directory / "build", None, target)
-    with open(compiled.out_dir / "vars.yml", "a", encoding="utf-8") as handle:
-        handle.write(f"nut__shutdown_command: {SHUTDOWN_SCRIPT}\n")
+    vars_file = compiled.out_dir / "vars.yml"  # JSON, which is YAML: read and written whole, never appended to
+    vars_file.write_text(yaml.safe_dump({**yaml.safe_load(vars_file.read_text()),
+                                         "nut__shutdown_command": SHUTDOWN_SCRIPT}))
     result = run_playbook(compiled, playbook, quiet=True)
     assert result.returncode == 0, result.failures
     return result

@@ -1,0 +1,1 @@
+../../../pbxctl/ansible_plugins/modules/pbxctl_units.py
