@@ -1,0 +1,1 @@
+../../../pbxctl/ansible_plugins/filter/pbxctl_filters.py
