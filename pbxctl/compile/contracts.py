@@ -273,8 +273,6 @@ class ProvisioningVars(Role):
     provisioning__tftp_files: list[str] = Field(description="what TFTP serves: model-level files and the CA")
     provisioning__phone_networks: list[str]
     provisioning__files: list[PhoneFile] = Field(description="every file pbxctl rendered, as it is served")
-    provisioning__dirs: list[str] = Field(description="the directories those files sit in")
-    provisioning__checksums: dict[str, str] = Field(**secret("SHA-1 of each rendered file, by path"))
     provisioning__http_passwords: dict[str, str] = Field(**secret("each device's HTTP login, by MAC"))
     provisioning__tls: Tls = Field(**secret("the HTTPS key and certificate"))
 

@@ -1,8 +1,6 @@
 """Variables of the provisioning, routeros, nut and security roles."""
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from .. import resolve
 from ..phones.render import tftp_names
@@ -35,18 +33,16 @@ class Shipped:
 
 
 def phone_file_vars(site: Site, rendered: dict[str, bytes]) -> Shipped:
-    """What the provisioning role ships: each rendered file (and whose login guards it), its directories, and
-    each file's SHA-1 (the checksum Ansible's find gives) so the role copies only what differs. The checksums go
-    to secrets.yml: the files carry SIP secrets. rendered: relative name → the bytes written (not read back)."""
+    """What the provisioning role ships: each rendered file and whose login guards it (the role's one tree task
+    compares them with the server itself). rendered: relative name → the bytes written (not read back)."""
     # in the order Jinja's sort gave them before (case-insensitive), so the nginx configuration stays as it was
     names = sorted(rendered, key=str.lower)
     order = {p.mac: index for index, p in enumerate(site.phones)}
     return Shipped(
         plain={
             "provisioning__files": [{"path": name, "owner": _owner(name, order)} for name in names],
-            "provisioning__dirs": sorted({str(PurePosixPath(name).parent) for name in names} - {"."}),
         },
-        secret={"provisioning__checksums": {name: hashlib.sha1(rendered[name]).hexdigest() for name in names}},
+        secret={},
     )
 
 
