@@ -18,13 +18,14 @@ import hashlib
 import io
 import json
 import os
-import shlex
 import tarfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
+
+from pbxctl.ansible_plugins.remote import run_python
 
 # What each path holds now, and every path below each tree: one JSON line (SHA-1 of regular files, as Ansible's own
 # file checksum).
@@ -256,13 +257,4 @@ class SyncAction(ActionBase):
         return self._run_python(APPLY, spec, buffer.getvalue())
 
     def _run_python(self, script: str, argument, stdin: bytes | None) -> dict:
-        command = " ".join(shlex.quote(part) for part in (self._python(self._task_vars), "-c", script,
-                                                          json.dumps(argument)))
-        return self._low_level_execute_command(command, in_data=stdin)  # as root when the task has become
-
-    def _python(self, task_vars: dict) -> str:
-        """The server's Python: the one the inventory names, or the one Ansible found for a module run before."""
-        named = task_vars.get("ansible_python_interpreter")
-        if named and not str(named).startswith("auto"):
-            return str(self._templar.template(named))
-        return str((task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python") or "/usr/bin/python3")
+        return run_python(self, self._task_vars, script, argument, stdin)

@@ -1,0 +1,1 @@
+../../../pbxctl/ansible_plugins/action/pbxctl_sh.py

@@ -1,1 +1,0 @@
-../../../pbxctl/ansible_plugins/modules/pbxctl_units.py
