@@ -1,9 +1,9 @@
-"""Time the apply story on the lab: a bare server to the first answered call, an idempotent re-apply, a plan.
+"""Time the first apply on the lab: a bare server to the first answered call (re-apply and plan: bench_apply.py).
 
     python bench/bench_lab.py [SITE]      (root; PBXCTL_LAB_INSTANCE picks a lab of its own)
 
 The pbx gets a fresh root from the bare image first, so the first apply installs Asterisk from scratch.
-Targets: bare → first answered call < 240 s, re-apply < 10 s, plan < 10 s (issue 16).
+Target: bare → first answered call < 240 s.
 """
 
 import shutil
@@ -20,7 +20,7 @@ from pbxctl.lab.provider import carrier_accounts
 from pbxctl.lab.retarget import lab_retarget
 from pbxctl.run import run_playbook
 
-TARGETS = {"bare server → first answered call": 240.0, "idempotent re-apply": 10.0, "plan (no change)": 10.0}
+TARGETS = {"bare server → first answered call": 240.0}
 
 
 def main(site_file: Path) -> int:
@@ -50,12 +50,6 @@ def main(site_file: Path) -> int:
     finally:
         for phone in phones:
             phone.stop()
-    for name, check in (("idempotent re-apply", False), ("plan (no change)", True)):
-        begun = time.monotonic()
-        again = run_playbook(compiled, "pbx.yml", check=check, quiet=True)
-        figures[name] = time.monotonic() - begun
-        if again.changed:
-            print(f"{name}: {again.changed} changes, expected none: {again.changes}")
     for name, seconds in figures.items():
         limit = TARGETS.get(name)
         verdict = "" if limit is None else f" (target < {limit:.0f} s: {'met' if seconds < limit else 'MISSED'})"
