@@ -77,6 +77,7 @@ def run_until_killed(compiled: Compiled, playbook: str, point: KillPoint) -> lis
     watchdog = threading.Timer(RUN_TIMEOUT, lambda: _kill(proc))
     watchdog.start()
     seen: list[str] = []
+    failures: list[str] = []  # what a run that ended too soon failed at
     try:
         for line in proc.stdout:
             try:
@@ -86,6 +87,8 @@ def run_until_killed(compiled: Compiled, playbook: str, point: KillPoint) -> lis
             name = event.get("name") if event.get("event") == "task" else event.get("task")
             if event.get("event") == "task":
                 seen.append(name)
+            if event.get("event") == "failed":
+                failures.append(f"{name}: {(event.get('result') or {}).get('msg')}")
             if not killed.is_set() and event.get("event") == point.on and point.task in (name or ""):
                 killed.set()
                 threading.Timer(point.delay, lambda: _kill(proc)).start()
@@ -94,7 +97,7 @@ def run_until_killed(compiled: Compiled, playbook: str, point: KillPoint) -> lis
         watchdog.cancel()
         _kill_workers(out_dir)
     assert killed.is_set() and proc.returncode == -signal.SIGKILL, (
-        f"the run ended (rc {proc.returncode}) before {point.name!r}; last tasks: {seen[-5:]}")
+        f"the run ended (rc {proc.returncode}) before {point.name!r}; last tasks: {seen[-5:]}; failures: {failures}")
     return seen
 
 
