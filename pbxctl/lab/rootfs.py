@@ -6,6 +6,7 @@ debootstrap runs once per host; afterwards a machine's root is a tarball extract
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -56,8 +57,17 @@ def ensure_image(kind: str) -> Path:
     path = image_path(kind)
     if path.exists():
         return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the image cache is shared by every lab instance on the host: two labs booting at once build an image once,
+    # the second waiting for the first (which would otherwise delete the tree the first is building)
+    with open(path.with_name(f"{path.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return path if path.exists() else _build_image(kind, path)
+
+
+def _build_image(kind: str, path: Path) -> Path:
     build_log(kind).unlink(missing_ok=True)
-    build_dir = layout.cache_dir() / f"build-{kind}"
+    build_dir = path.with_name(f"build-{path.name.removesuffix('.tar.zst')}")  # one tree per image, not per kind
     remove_tree(build_dir)
     if kind.startswith("base"):
         _debootstrap(build_dir, image_suite(kind), build_log(kind))
