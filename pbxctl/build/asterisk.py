@@ -74,8 +74,10 @@ def recipe_hash(rel: Release) -> str:
 
 
 def package_version(rel: Release, suite: str) -> str:
-    # the epoch puts it above Debian's own 1:22.x packages of the same release, so apt never swaps it back
-    return f"2:{rel.version}-{PACKAGE_REVISION}~{suite}"
+    # the epoch puts it above Debian's own 1:22.x packages of the same release, so apt never swaps it back; the
+    # recipe makes a rebuild (a pbxctl that loads another module) a new version, so a server running the
+    # previous build of the same release gets it, through the checked upgrade, instead of apt seeing it installed
+    return f"2:{rel.version}-{PACKAGE_REVISION}+{recipe_hash(rel)}~{suite}"
 
 
 def output_dir(rel: Release, suite: str, arch: str) -> Path:

@@ -53,6 +53,14 @@ def test_built_package_outranks_debians_own():
     assert subprocess.run(["dpkg", "--compare-versions", ours, "gt", debian]).returncode == 0
 
 
+def test_a_rebuild_of_the_same_release_is_another_package_version(monkeypatch):
+    # a server with the previous build must get the new one: apt skips a .deb whose version is installed
+    release = asterisk.release("22.10.1")
+    before = asterisk.package_version(release, "bookworm")
+    monkeypatch.setattr(asterisk.modules, "wanted", lambda: ["chan_pjsip"])
+    assert asterisk.package_version(release, "bookworm") != before
+
+
 def test_releases_come_from_debians_pool_with_checksums():
     for version, entry in yaml.safe_load(asterisk.RELEASES.read_text()).items():
         for part in ("tarball", "pjproject"):
