@@ -68,14 +68,9 @@ class _Walk:
         route = self.route
         if "caller_name_prefix" in route:
             self.add("name", f"the caller's name is shown with '{route['caller_name_prefix']}' before it")
-        if "schedule" in route:
-            schedule = next(s for s in self.v["asterisk__schedules"] if s["name"] == route["schedule"])
-            is_open, why = hours.state(schedule, self.call.at)
-            self.add("schedule", f"schedule {schedule['name']}: {'open' if is_open else 'closed'} ({why})",
-                     target=f"schedule:{schedule['name']}")
-            if not is_open:
-                self.target(route["after_hours_call"], "after hours")
-                self.hangup("nobody answered")
+        if "schedule" in route and not self.hours_open(route["schedule"], ""):
+            self.target(route["after_hours_call"], "after hours")
+            self.hangup("nobody answered")
         if route.get("crm_lookup") and self.v["asterisk__crm"]:
             self.crm()  # an answer there ends the call; else the usual route
         elif self.call.crm_answer is not None:
@@ -84,6 +79,14 @@ class _Walk:
         if "fallback_call" in route and status != "ANSWER":
             self.target(route["fallback_call"], "nobody answered, fallback")
         self.hangup("nobody answered")
+
+    # schedule-<name>: the same subroutine for an inbound route, an IVR key and a ring group
+    def hours_open(self, name: str, whose: str) -> bool:
+        schedule = next(s for s in self.v["asterisk__schedules"] if s["name"] == name)
+        is_open, why = hours.state(schedule, self.call.at)
+        self.add("schedule", f"{whose}schedule {name}: {'open' if is_open else 'closed'} ({why})",
+                 target=f"schedule:{name}")
+        return is_open
 
     def hangup(self, reason: str) -> None:
         raise _End(Outcome("hangup", reason=reason, if_nobody_answers=self.unsure))
@@ -143,6 +146,8 @@ class _Walk:
 
     def t_group(self, name: str, lead: str) -> str:
         group = self.groups[name]
+        if "schedule" in group and not self.hours_open(group["schedule"], f"{lead}ring group {name}: "):
+            return self.target(group["after_hours_call"], f"group {name} after hours")
         steps = [[channel.split("/", 1)[1] for channel in step.split("&")] for step in group["steps"]]
         status = "NOANSWER"
         for index, members in enumerate(steps, 1):
@@ -184,8 +189,15 @@ class _Walk:
             key = self.key(ivr, options, chosen)
             chosen = key
             if key in options:
-                self.add("press", f"the caller presses {key}: {options[key]['target']}", target=options[key]["target"])
-                return self.target(options[key]["call"], f"option {key}")
+                option = options[key]
+                if "schedule" in option:
+                    self.add("press", f"the caller presses {key}: {option['target']} in {option['schedule']}'s "
+                             f"hours, else {option['after_hours']}")
+                    if not self.hours_open(option["schedule"], f"option {key}: "):
+                        return self.target(option["after_hours_call"], f"option {key} after hours")
+                    return self.target(option["call"], f"option {key}")
+                self.add("press", f"the caller presses {key}: {option['target']}", target=option["target"])
+                return self.target(option["call"], f"option {key}")
             tries += 1
             what = f"no key in {ivr['timeout']} s" if key == NO_KEY else f"the caller presses {key}, no such option"
             if tries <= ivr["retries"]:

@@ -48,6 +48,8 @@ class InboundRoute(Model):
 class IvrOption(Model):
     digit: str = Field(pattern=r"^[0-9*#]$", description="the key: 0-9, * or #")
     target: Target
+    schedule: Name | None = Field(None, description="hours the key leads to target; outside them → after_hours")
+    after_hours: Target | None = Field(None, description="where the key leads outside the schedule's hours")
 
 
 class Ivr(Model):
@@ -70,6 +72,9 @@ class RingGroup(Model):
     overflow: Target | None = Field(None, description="where the call goes when nobody answers")
     recording: RecordingPolicy | None = Field(
         None, description="record the group's calls (default: each extension's own policy)")
+    schedule: Name | None = Field(None, description="hours the group is rung; outside them → after_hours")
+    after_hours: Target | None = Field(None, description="where the call goes outside the schedule's hours "
+                                       "(the group is not rung)")
 
 
 class Queue(Model):
