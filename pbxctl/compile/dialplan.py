@@ -50,8 +50,18 @@ def hunt_steps(group: RingGroup) -> list[str]:
     return ["&".join(channels[:count]) for count in range(1, len(channels) + 1)]
 
 
-def ring_group(group: RingGroup) -> dict:
+def announced(item: RingGroup | Queue, recorded: set[str]) -> bool:
+    """Whether a call to a group or queue may be recorded when answered, so that the caller hears the
+    announcement first: its own policy is always, or it has none and a member records every call (the member
+    who answers is not known before the call is bridged: the caller hears it whoever answers)."""
+    if item.recording is not None:
+        return item.recording == "always"
+    return any(member in recorded for member in item.members)
+
+
+def ring_group(group: RingGroup, recorded: frozenset[str] | set[str] = frozenset()) -> dict:
     data = group.model_dump(mode="json", exclude_none=True)
+    data["announce"] = announced(group, recorded)
     data["steps"] = hunt_steps(group)
     if group.overflow:
         data["overflow_call"] = call(group.overflow)
@@ -61,8 +71,9 @@ def ring_group(group: RingGroup) -> dict:
     return data
 
 
-def queue(item: Queue) -> dict:
+def queue(item: Queue, recorded: frozenset[str] | set[str] = frozenset()) -> dict:
     data = item.model_dump(mode="json", exclude_none=True)
+    data["announce"] = announced(item, recorded)
     if item.overflow:
         data["overflow_call"] = call(item.overflow)
     return data

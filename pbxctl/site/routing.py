@@ -13,6 +13,9 @@ from .urls import PlainUrl, SecretAuth
 
 # written into a Set() of the dialplan: nothing Asterisk would read as an expression, a separator or a line end
 NamePrefix = Annotated[str, Field(max_length=12), plain_text('"$[](){},;\\<>', "a caller name prefix")]
+# the announcement goes into a Dial() option (A(:sound)): letters, digits and path characters only, nothing
+# Dial would read as its own separator (':' '^' ',' '&') or Asterisk as an expression ('$' '[' ']')
+Announcement = Annotated[Prompt, Field(pattern=r"^[A-Za-z0-9_./-]+$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -114,6 +117,9 @@ class Recording(Model):
     retention_days: int = Field(90, ge=1, le=3650, description="recordings older than this are deleted")
     path: DataDirectory = Field("/var/spool/asterisk/monitor", description="directory on the PBX the recordings "
                                 "are written to: its own, not a system directory or Asterisk's other data")
+    announcement: Announcement | None = Field(
+        None, description="played to an outside caller before a recorded inbound call is bridged ('this call is "
+        "recorded'): an Asterisk sound name, or a sound file's path relative to the site file")
 
 
 class Webhook(Model):
