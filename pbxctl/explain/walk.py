@@ -43,6 +43,7 @@ class _Walk:
         self.unsure = False  # a phone rang whose answer was not given
         self.depth = 0
         self.menus: list[str] = []  # the IVRs this walk has been through
+        self.verdicts: dict[str, bool] = {}  # no time given (a routing diff): each schedule is a fork, once
         self.extensions = {e["number"]: e for e in variables["asterisk__extensions"]}
         self.groups = {g["name"]: g for g in variables["asterisk__ring_groups"]}
         self.queues = {q["name"]: q for q in variables["asterisk__queues"]}
@@ -83,7 +84,14 @@ class _Walk:
     # schedule-<name>: the same subroutine for an inbound route, an IVR key and a ring group
     def hours_open(self, name: str, whose: str) -> bool:
         schedule = next(s for s in self.v["asterisk__schedules"] if s["name"] == name)
-        is_open, why = hours.state(schedule, self.call.at)
+        if self.call.at is None:
+            if name not in self.verdicts:
+                choice = self.decide(f"schedule {name}", [(f"hours:{name}:open", f"in {name} hours"),
+                                                          (f"hours:{name}:closed", f"outside {name} hours")])
+                self.verdicts[name] = choice.endswith(":open")
+            is_open, why = self.verdicts[name], "as the branch says"
+        else:
+            is_open, why = hours.state(schedule, self.call.at)
         self.add("schedule", f"{whose}schedule {name}: {'open' if is_open else 'closed'} ({why})",
                  target=f"schedule:{name}")
         return is_open
