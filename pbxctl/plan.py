@@ -1,4 +1,6 @@
-"""What a check-mode run would change, per host: the files with their diffs and the settings.
+"""What a check-mode run would change, per host: the files with their diffs and the settings; and what changes
+for callers (the routing diff: explain's walk of the routing last applied from here, else of the build before this
+compile, against the new one).
 
 Diffs of tasks marked no_log never reach pbxctl (its callback drops them); on top of that every value of the
 build's secrets.yml is masked wherever it shows, so a secret templated into a file can't leak through a diff.
@@ -7,10 +9,12 @@ build's secrets.yml is masked wherever it shows, so a secret templated into a fi
 import difflib
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 
 from .compile import Compiled
+from .explain.diff import RoutingChange, routing_changes
 from .run import RunResult
 
 MASK = "********"
@@ -92,3 +96,54 @@ def print_plan(result: RunResult, console: Console, secrets: list[str] | None = 
             for line in change["diff"]:
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
                 console.print(f"      [{style}]{escape(line)}[/]")
+
+
+# what explain walks: the routing part of the asterisk role's variables (no secrets among them)
+ROUTING = ("asterisk__inbound_routes", "asterisk__ivrs", "asterisk__ring_groups", "asterisk__queues",
+           "asterisk__schedules", "asterisk__extensions", "asterisk__crm", "asterisk__timezone")
+APPLIED = "applied-routing.yml"  # in the build directory: the routing of the last apply that succeeded
+
+
+def routing_of(variables: dict) -> dict:
+    return {key: variables[key] for key in ROUTING if key in variables}
+
+
+def _read(text: str | None) -> dict | None:
+    try:
+        found = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return None
+    return found if isinstance(found, dict) and "asterisk__inbound_routes" in found else None
+
+
+def record_applied(compiled: Compiled) -> None:
+    """After an apply of the PBX succeeded: its routing is what callers meet now, the next plan's base."""
+    current = _read((Path(compiled.out_dir) / "vars.yml").read_text(encoding="utf-8"))
+    if current is not None:
+        text = yaml.safe_dump(routing_of(current), sort_keys=True, allow_unicode=True)
+        (Path(compiled.out_dir) / APPLIED).write_text(text, encoding="utf-8")
+
+
+def routing_base(compiled: Compiled) -> tuple[dict | None, str]:
+    """(the routing to compare with, what it is): the last apply's from this control node, else the build as it
+    was before this compile, else nothing (a first build: every route is new)."""
+    applied = Path(compiled.out_dir) / APPLIED
+    if applied.is_file():
+        return _read(applied.read_text(encoding="utf-8")), "the last apply"
+    previous = _read(compiled.previous_vars)
+    return previous, "the last build" if previous is not None else "nothing (a first build)"
+
+
+def routing_plan(compiled: Compiled) -> tuple[list[RoutingChange], str]:
+    base, against = routing_base(compiled)
+    current = _read((Path(compiled.out_dir) / "vars.yml").read_text(encoding="utf-8"))
+    return routing_changes(base, current or {}), against
+
+
+def print_routing(changes: list[RoutingChange], against: str, console: Console) -> None:
+    if not changes:
+        console.print(f"[green]routing: no change for callers[/] (against {against})")
+        return
+    console.print(f"[bold]routing[/]: {len(changes)} change(s) for callers (against {against})")
+    for change in changes:
+        console.print(f"  ~ {escape(change.line())}")

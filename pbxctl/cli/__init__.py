@@ -163,6 +163,7 @@ def schema(output: Annotated[Path | None, typer.Option("-o", "--output", help="w
 
 PLAYBOOKS = {"all": "site.yml", "pbx": "pbx.yml", "phones": "provisioning.yml", "router": "router.yml",
              "ups": "ups.yml", "security": "security.yml"}
+ROUTED = ("all", "pbx")  # the runs that install the routing (plan's routing diff, apply's record of it)
 OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups | security (default: everything)")]
 LabOpt = Annotated[bool, typer.Option("--lab", help="apply to the local lab machines instead of the site's")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON document on stdout (pbxctl/run.schema.json)")]
@@ -223,7 +224,7 @@ def apply(ctx: typer.Context, sites: SitesArg, only: OnlyOpt = "all", lab: LabOp
           vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False,
           limit: LimitOpt = None) -> None:
     """Compile the site (or a fleet of them, in one run) and make its machines match it."""
-    from ..plan import secret_values
+    from ..plan import record_applied, secret_values
     from ..run import run_playbook
 
     _json_mode(ctx, json_output)
@@ -233,6 +234,8 @@ def apply(ctx: typer.Context, sites: SitesArg, only: OnlyOpt = "all", lab: LabOp
     compiled = _compile_for_run(site, lab, vault_password_file, only, frozen)
     result = run_playbook(compiled, PLAYBOOKS[only], quiet=json_output)
     code = exit_codes.for_run(result)
+    if code == exit_codes.OK and only in ROUTED:
+        record_applied(compiled)  # the next plan's routing diff starts from what callers meet now
     if json_output:
         typer.echo(json.dumps(_document("apply", site, result, code), indent=2, sort_keys=True))
     else:
@@ -250,7 +253,7 @@ def plan(ctx: typer.Context, sites: SitesArg, only: OnlyOpt = "all", lab: LabOpt
          vault_password_file: VaultOpt = None, frozen: FrozenOpt = None, profile: ProfileOpt = False,
          limit: LimitOpt = None) -> None:
     """Show what apply would change (check mode with diffs, secrets masked); changes nothing."""
-    from ..plan import planned_changes, print_plan, secret_values
+    from ..plan import planned_changes, print_plan, print_routing, routing_plan, secret_values
     from ..run import run_playbook
 
     _json_mode(ctx, json_output)
@@ -262,12 +265,17 @@ def plan(ctx: typer.Context, sites: SitesArg, only: OnlyOpt = "all", lab: LabOpt
     result = run_playbook(compiled, PLAYBOOKS[only], check=True, quiet=True)
     code = exit_codes.for_run(result, detailed=detailed_exitcode)
     secrets = secret_values(compiled)
+    routing, against = routing_plan(compiled) if only in ROUTED else ([], "")
     if json_output:
         document = _document("plan", site, result, code, planned_changes(result, secrets))
+        if only in ROUTED:
+            document["routing"] = {"against": against, "changes": [c.as_json() for c in routing]}
         typer.echo(json.dumps(document, indent=2, sort_keys=True))
         _failures(result, secrets)
     else:
         print_plan(result, out, secrets)
+        if only in ROUTED:
+            print_routing(routing, against, out)
         _summary(result, notices=False)  # print_plan has shown them
         if result.returncode != 0 and not result.failures:
             _failures(result, secrets)

@@ -34,6 +34,7 @@ class Compiled:
     out_dir: Path
     files: list[Path]
     vault_password_file: Path | None
+    previous_vars: str | None = None  # the text of the build's vars.yml before this compile (plan's routing diff)
 
 
 def site_vars(site: Site) -> dict:
@@ -134,6 +135,14 @@ def _site_files(site: Site, site_dir: Path) -> dict:
     return found
 
 
+def _previous_vars(path: Path) -> str | None:
+    """What the build held before, read only when plan asks (a fleet compiles many sites; most never need it)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def build_dir(site_name: str, suffix: str | None = None) -> Path:
     """Where a site compiles by default: build/<site>, or build/<site>-<suffix> for a retargeted run."""
     return Path("build") / (site_name + (f"-{suffix}" if suffix else ""))
@@ -151,6 +160,7 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
     plain = {**site_vars(site), **_site_files(site, site_file.resolve().parent), **shipped.plain}
     secret = {**role_secrets(site, secrets), **link_secrets(site, secrets), **shipped.secret}
     contracts.check({**plain, **secret})  # what each role is given is what its contract declares
+    previous = _previous_vars(out / "vars.yml")
     files = [
         _dump(out / "inventory.yml", inventory(site, overlay.pbx_host_vars() if overlay else {})),
         _write(out / "vars.yml", role_vars_text(plain).encode("utf-8"), 0o600),
@@ -161,4 +171,4 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
                         0o600))
     files += phones.files
     files += write_project(out, password_file)
-    return Compiled(site, out, files, password_file)
+    return Compiled(site, out, files, password_file, previous)

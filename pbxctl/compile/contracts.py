@@ -137,10 +137,13 @@ class InboundRouteVars(InboundRoute):
     target_call: str = Field(description="the dialplan step to the target")
     fallback_call: str | None = None
     after_hours_call: str | None = None
+    open_check: list[str] | None = Field(None, description="the steps that go to 'closed' outside the schedule")
 
 
 class IvrOptionVars(IvrOption):
     call: str = Field(description="the dialplan step to the option's target")
+    after_hours_call: str | None = None
+    open_check: list[str] | None = Field(None, description="the steps that go to 'closed' outside the schedule")
 
 
 class IvrVars(Ivr):
@@ -157,10 +160,14 @@ class SoundFile(Vars):
 
 class RingGroupVars(RingGroup):
     steps: list[str] = Field(description="the Dial() resources tried in turn")
+    announce: bool = Field(False, description="an answered call may be recorded: the caller hears the announcement")
     overflow_call: str | None = None
+    after_hours_call: str | None = None
+    open_check: list[str] | None = Field(None, description="the steps that go to 'closed' outside the schedule")
 
 
 class QueueVars(Queue):
+    announce: bool = Field(False, description="an answered call may be recorded: the caller hears the announcement")
     overflow_call: str | None = None
 
 
@@ -170,6 +177,7 @@ class CdrVars(Cdr):
 
 class RecordingVars(Recording):
     path: str
+    announcement_sound: str | None = Field(None, description="the announcement as Asterisk plays it")
 
 
 class Tls(Vars):

@@ -5,7 +5,7 @@ The templates then only lay these out (extensions_*.conf.j2); the number tables 
 (dialplan_plan) and pbxctl.security.ranges.
 """
 
-from ..site.routing import Ivr, Queue, RingGroup
+from ..site.routing import Ivr, IvrOption, Queue, RingGroup
 
 # Asterisk's channel technology for each kind of trunk; a GSM modem's depends on its out-of-tree driver
 GSM_TECHNOLOGY = {"chan_dongle": "Dongle", "chan_quectel": "Quectel"}
@@ -22,6 +22,14 @@ def call(target: str) -> str:
     if kind == "ivr":
         return f"Gosub(ivr-{name},s,1)"
     return f"Gosub(t-{kind},{name},1)"
+
+
+def open_check(schedule: str | None) -> list[str]:
+    """The steps that send a call to the label `closed` outside a schedule's hours: schedule-<name> (holidays,
+    the schedule's time zone, its ranges) decides, for an inbound route, an IVR key and a ring group alike."""
+    if not schedule:
+        return []
+    return [f"Gosub(schedule-{schedule},s,1)", 'GotoIf($["${GOSUB_RETVAL}" = "closed"]?closed)']
 
 
 def technology(trunk) -> str:
@@ -42,16 +50,30 @@ def hunt_steps(group: RingGroup) -> list[str]:
     return ["&".join(channels[:count]) for count in range(1, len(channels) + 1)]
 
 
-def ring_group(group: RingGroup) -> dict:
+def announced(item: RingGroup | Queue, recorded: set[str]) -> bool:
+    """Whether a call to a group or queue may be recorded when answered, so that the caller hears the
+    announcement first: its own policy is always, or it has none and a member records every call (the member
+    who answers is not known before the call is bridged: the caller hears it whoever answers)."""
+    if item.recording is not None:
+        return item.recording == "always"
+    return any(member in recorded for member in item.members)
+
+
+def ring_group(group: RingGroup, recorded: frozenset[str] | set[str] = frozenset()) -> dict:
     data = group.model_dump(mode="json", exclude_none=True)
+    data["announce"] = announced(group, recorded)
     data["steps"] = hunt_steps(group)
     if group.overflow:
         data["overflow_call"] = call(group.overflow)
+    if group.schedule:
+        data["open_check"] = open_check(group.schedule)
+        data["after_hours_call"] = call(group.after_hours)
     return data
 
 
-def queue(item: Queue) -> dict:
+def queue(item: Queue, recorded: frozenset[str] | set[str] = frozenset()) -> dict:
     data = item.model_dump(mode="json", exclude_none=True)
+    data["announce"] = announced(item, recorded)
     if item.overflow:
         data["overflow_call"] = call(item.overflow)
     return data
@@ -59,12 +81,20 @@ def queue(item: Queue) -> dict:
 
 def ivr_calls(ivr: Ivr) -> dict:
     """The steps of an IVR's choices, its timeout and a wrong key (on_invalid defaults to on_timeout)."""
-    return {"options": [{"digit": option.digit, "target": option.target, "call": call(option.target)}
-                        for option in ivr.options],
+    return {"options": [_option(option) for option in ivr.options],
             "on_timeout_call": call(ivr.on_timeout), "on_invalid_call": call(ivr.on_invalid or ivr.on_timeout)}
 
 
+def _option(option: IvrOption) -> dict:
+    data = option.model_dump(mode="json", exclude_none=True) | {"call": call(option.target)}
+    if option.schedule:
+        data["open_check"] = open_check(option.schedule)
+        data["after_hours_call"] = call(option.after_hours)
+    return data
+
+
 def inbound_calls(route) -> dict:
-    """The steps of an inbound route's target, its fallback and its after-hours target."""
+    """The steps of an inbound route's target, its fallback and its after-hours target (and the hours check)."""
     fields = {"target": route.target, "fallback": route.fallback, "after_hours": route.after_hours}
-    return {f"{name}_call": call(target) for name, target in fields.items() if target}
+    steps = {f"{name}_call": call(target) for name, target in fields.items() if target}
+    return steps | ({"open_check": open_check(route.schedule)} if route.schedule else {})

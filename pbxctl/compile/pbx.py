@@ -107,10 +107,10 @@ def _ivr(ivr) -> dict:
 def _sound_files(site: Site) -> list[dict]:
     """Prompt files of the site repo: src relative to the site file, dest under the role's sound directory."""
     files = {}
-    for ivr in site.ivrs:
-        if is_sound_file(ivr.prompt):
-            files[PurePosixPath(ivr.prompt).name] = {"src": ivr.prompt,
-                                                     "dest": f"{SOUNDS_DIR}/{PurePosixPath(ivr.prompt).name}"}
+    prompts = [ivr.prompt for ivr in site.ivrs] + [site.recording.announcement or ""]
+    for prompt in prompts:
+        if is_sound_file(prompt):
+            files[PurePosixPath(prompt).name] = {"src": prompt, "dest": f"{SOUNDS_DIR}/{PurePosixPath(prompt).name}"}
     return sorted(files.values(), key=lambda f: f["dest"])
 
 
@@ -129,8 +129,10 @@ def _outbound_sets(site: Site) -> list[dict]:
 
 
 def _recording(site: Site) -> dict:
-    data = site.recording.model_dump(mode="json")
+    data = site.recording.model_dump(mode="json", exclude_none=True)
     data["path"] = data["path"].rstrip("/") or "/"
+    if site.recording.announcement:
+        data["announcement_sound"] = _sound_name(site.recording.announcement)
     return data
 
 
@@ -156,6 +158,7 @@ def _number_ranges(site: Site) -> list[dict]:
 
 def pbx_vars(site: Site) -> dict:
     country = site.site.country
+    recorded = {e.number for e in site.extensions if e.recording == "always"}  # who records every call
     return {
         "asterisk__flavour": site.pbx.flavour,
         "asterisk__install": {"source": site.pbx.install.source, "version": site.pbx.install.version},
@@ -177,8 +180,8 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__inbound_routes": [_inbound_route(r, country) for r in site.inbound_routes],
         "asterisk__ivrs": [_ivr(i) for i in site.ivrs],
         "asterisk__sound_files": _sound_files(site),
-        "asterisk__ring_groups": [dialplan.ring_group(g) for g in site.ring_groups],
-        "asterisk__queues": [dialplan.queue(q) for q in site.queues],
+        "asterisk__ring_groups": [dialplan.ring_group(g, recorded) for g in site.ring_groups],
+        "asterisk__queues": [dialplan.queue(q, recorded) for q in site.queues],
         "asterisk__outbound_routes": [_outbound_route(r, site) for r in site.outbound_routes],
         "asterisk__outbound_sets": _outbound_sets(site),
         "asterisk__dongles": _dongles(site),

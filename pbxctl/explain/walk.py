@@ -43,6 +43,7 @@ class _Walk:
         self.unsure = False  # a phone rang whose answer was not given
         self.depth = 0
         self.menus: list[str] = []  # the IVRs this walk has been through
+        self.verdicts: dict[str, bool] = {}  # no time given (a routing diff): each schedule is a fork, once
         self.extensions = {e["number"]: e for e in variables["asterisk__extensions"]}
         self.groups = {g["name"]: g for g in variables["asterisk__ring_groups"]}
         self.queues = {q["name"]: q for q in variables["asterisk__queues"]}
@@ -68,14 +69,9 @@ class _Walk:
         route = self.route
         if "caller_name_prefix" in route:
             self.add("name", f"the caller's name is shown with '{route['caller_name_prefix']}' before it")
-        if "schedule" in route:
-            schedule = next(s for s in self.v["asterisk__schedules"] if s["name"] == route["schedule"])
-            is_open, why = hours.state(schedule, self.call.at)
-            self.add("schedule", f"schedule {schedule['name']}: {'open' if is_open else 'closed'} ({why})",
-                     target=f"schedule:{schedule['name']}")
-            if not is_open:
-                self.target(route["after_hours_call"], "after hours")
-                self.hangup("nobody answered")
+        if "schedule" in route and not self.hours_open(route["schedule"], ""):
+            self.target(route["after_hours_call"], "after hours")
+            self.hangup("nobody answered")
         if route.get("crm_lookup") and self.v["asterisk__crm"]:
             self.crm()  # an answer there ends the call; else the usual route
         elif self.call.crm_answer is not None:
@@ -84,6 +80,21 @@ class _Walk:
         if "fallback_call" in route and status != "ANSWER":
             self.target(route["fallback_call"], "nobody answered, fallback")
         self.hangup("nobody answered")
+
+    # schedule-<name>: the same subroutine for an inbound route, an IVR key and a ring group
+    def hours_open(self, name: str, whose: str) -> bool:
+        schedule = next(s for s in self.v["asterisk__schedules"] if s["name"] == name)
+        if self.call.at is None:
+            if name not in self.verdicts:
+                choice = self.decide(f"schedule {name}", [(f"hours:{name}:open", f"in {name} hours"),
+                                                          (f"hours:{name}:closed", f"outside {name} hours")])
+                self.verdicts[name] = choice.endswith(":open")
+            is_open, why = self.verdicts[name], "as the branch says"
+        else:
+            is_open, why = hours.state(schedule, self.call.at)
+        self.add("schedule", f"{whose}schedule {name}: {'open' if is_open else 'closed'} ({why})",
+                 target=f"schedule:{name}")
+        return is_open
 
     def hangup(self, reason: str) -> None:
         raise _End(Outcome("hangup", reason=reason, if_nobody_answers=self.unsure))
@@ -143,6 +154,8 @@ class _Walk:
 
     def t_group(self, name: str, lead: str) -> str:
         group = self.groups[name]
+        if "schedule" in group and not self.hours_open(group["schedule"], f"{lead}ring group {name}: "):
+            return self.target(group["after_hours_call"], f"group {name} after hours")
         steps = [[channel.split("/", 1)[1] for channel in step.split("&")] for step in group["steps"]]
         status = "NOANSWER"
         for index, members in enumerate(steps, 1):
@@ -184,8 +197,15 @@ class _Walk:
             key = self.key(ivr, options, chosen)
             chosen = key
             if key in options:
-                self.add("press", f"the caller presses {key}: {options[key]['target']}", target=options[key]["target"])
-                return self.target(options[key]["call"], f"option {key}")
+                option = options[key]
+                if "schedule" in option:
+                    self.add("press", f"the caller presses {key}: {option['target']} in {option['schedule']}'s "
+                             f"hours, else {option['after_hours']}")
+                    if not self.hours_open(option["schedule"], f"option {key}: "):
+                        return self.target(option["after_hours_call"], f"option {key} after hours")
+                    return self.target(option["call"], f"option {key}")
+                self.add("press", f"the caller presses {key}: {option['target']}", target=option["target"])
+                return self.target(option["call"], f"option {key}")
             tries += 1
             what = f"no key in {ivr['timeout']} s" if key == NO_KEY else f"the caller presses {key}, no such option"
             if tries <= ivr["retries"]:

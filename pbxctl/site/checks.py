@@ -13,6 +13,7 @@ from .encryption import encryption_problems
 from .features import feature_problems
 from .general import known_zones
 from .links import link_problems, linked
+from .loops import loop_problems
 from .model import Site
 from .pbx import RECORDINGS_HTTP_PORT
 
@@ -26,6 +27,7 @@ def cross_check(site: Site) -> list[Problem]:
         *_phones(site),
         *_schedules(site),
         *_ivrs(site),
+        *loop_problems(site),
         *_ports(site),
         *link_problems(site),
         *feature_problems(site),
@@ -74,6 +76,8 @@ def _target_fields(site: Site) -> Iterator[tuple[Path, str]]:
     for index, ivr in enumerate(site.ivrs):
         for option_index, option in enumerate(ivr.options):
             yield ("ivrs", index, "options", option_index, "target"), option.target
+            if option.after_hours:
+                yield ("ivrs", index, "options", option_index, "after_hours"), option.after_hours
         yield ("ivrs", index, "on_timeout"), ivr.on_timeout
         if ivr.on_invalid:
             yield ("ivrs", index, "on_invalid"), ivr.on_invalid
@@ -81,6 +85,9 @@ def _target_fields(site: Site) -> Iterator[tuple[Path, str]]:
         for index, group in enumerate(getattr(site, section)):
             if group.overflow:
                 yield (section, index, "overflow"), group.overflow
+    for index, group in enumerate(site.ring_groups):
+        if group.after_hours:
+            yield ("ring_groups", index, "after_hours"), group.after_hours
 
 
 def _targets(site: Site) -> Iterator[Problem]:
@@ -195,10 +202,7 @@ def _routes(site: Site) -> Iterator[Problem]:
         seen[did] = index
         if did not in delivered:
             yield Problem(("inbound_routes", index, "did"), f"DID {did} is not delivered by any trunk's dids")
-        if route.schedule and route.schedule not in schedules:
-            yield Problem(("inbound_routes", index, "schedule"), f"schedule '{route.schedule}' is not defined")
-        if route.schedule and not route.after_hours:
-            yield Problem(("inbound_routes", index, "after_hours"), "a route with a schedule needs after_hours")
+        yield from _hours(("inbound_routes", index), route, schedules, "a route")
     claimed: dict[tuple[str, frozenset | None], int] = {}
     for index, route in enumerate(site.outbound_routes):
         callers = frozenset(route.extensions) if route.extensions is not None else None
@@ -309,8 +313,26 @@ def _ports(site: Site) -> Iterator[Problem]:
                       "need a port of their own, e.g. 443")
 
 
+def _hours(path: Path, item, schedules: set[str], what: str) -> Iterator[Problem]:
+    """schedule and after_hours of an inbound route, an IVR key or a ring group: a known schedule, and the two
+    together (after_hours alone would never be taken; a schedule alone would have nowhere to send the call)."""
+    if item.schedule and item.schedule not in schedules:
+        yield Problem((*path, "schedule"), f"schedule '{item.schedule}' is not defined")
+    if item.schedule and not item.after_hours:
+        yield Problem((*path, "after_hours"), f"{what} with a schedule needs after_hours")
+    if item.after_hours and not item.schedule:
+        yield Problem((*path, "after_hours"), "after_hours is only taken outside a schedule's hours: name the "
+                      "schedule, or drop after_hours")
+
+
 def _schedules(site: Site) -> Iterator[Problem]:
     zones = known_zones()
     for index, schedule in enumerate(site.schedules):
         if schedule.timezone and schedule.timezone not in zones:
             yield Problem(("schedules", index, "timezone"), f"unknown time zone '{schedule.timezone}'")
+    names = {s.name for s in site.schedules}
+    for index, ivr in enumerate(site.ivrs):
+        for option_index, option in enumerate(ivr.options):
+            yield from _hours(("ivrs", index, "options", option_index), option, names, "a key")
+    for index, group in enumerate(site.ring_groups):
+        yield from _hours(("ring_groups", index), group, names, "a ring group")

@@ -72,6 +72,8 @@ def repo_files(site) -> list[tuple[tuple, str]]:
     """(path in the site file, relative file name) of every file the site names in its repository."""
     found = [(("ivrs", index, "prompt"), ivr.prompt) for index, ivr in enumerate(site.ivrs)
              if is_sound_file(ivr.prompt)]
+    if site.recording.announcement and is_sound_file(site.recording.announcement):
+        found.append((("recording", "announcement"), site.recording.announcement))
     if site.pbx.tls:
         found += [(("pbx", "tls", key), getattr(site.pbx.tls, key)) for key in ("certificate", "key")
                   if getattr(site.pbx.tls, key)]
@@ -89,7 +91,7 @@ def missing_repo_files(site, site_dir: Path) -> list[tuple[tuple, str]]:
         if not (site_dir / name).is_file():
             problems.append((path, f"'{name}' is not a file in the site's directory (paths are relative to the "
                                    "site file)"))
-        if path[0] == "ivrs":
+        if path[0] in ("ivrs", "recording"):  # the sounds share one directory on the PBX
             base = PurePosixPath(name).name
             if base in shipped and shipped[base] != name:
                 problems.append((path, f"'{name}' and '{shipped[base]}' would both be shipped as {base}: rename one"))

@@ -13,6 +13,9 @@ from .urls import PlainUrl, SecretAuth
 
 # written into a Set() of the dialplan: nothing Asterisk would read as an expression, a separator or a line end
 NamePrefix = Annotated[str, Field(max_length=12), plain_text('"$[](){},;\\<>', "a caller name prefix")]
+# the announcement goes into a Dial() option (A(:sound)): letters, digits and path characters only, nothing
+# Dial would read as its own separator (':' '^' ',' '&') or Asterisk as an expression ('$' '[' ']')
+Announcement = Annotated[Prompt, Field(pattern=r"^[A-Za-z0-9_./-]+$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -48,6 +51,8 @@ class InboundRoute(Model):
 class IvrOption(Model):
     digit: str = Field(pattern=r"^[0-9*#]$", description="the key: 0-9, * or #")
     target: Target
+    schedule: Name | None = Field(None, description="hours the key leads to target; outside them → after_hours")
+    after_hours: Target | None = Field(None, description="where the key leads outside the schedule's hours")
 
 
 class Ivr(Model):
@@ -70,6 +75,9 @@ class RingGroup(Model):
     overflow: Target | None = Field(None, description="where the call goes when nobody answers")
     recording: RecordingPolicy | None = Field(
         None, description="record the group's calls (default: each extension's own policy)")
+    schedule: Name | None = Field(None, description="hours the group is rung; outside them → after_hours")
+    after_hours: Target | None = Field(None, description="where the call goes outside the schedule's hours "
+                                       "(the group is not rung)")
 
 
 class Queue(Model):
@@ -109,6 +117,9 @@ class Recording(Model):
     retention_days: int = Field(90, ge=1, le=3650, description="recordings older than this are deleted")
     path: DataDirectory = Field("/var/spool/asterisk/monitor", description="directory on the PBX the recordings "
                                 "are written to: its own, not a system directory or Asterisk's other data")
+    announcement: Announcement | None = Field(
+        None, description="played to an outside caller before a recorded inbound call is bridged ('this call is "
+        "recorded'): an Asterisk sound name, or a sound file's path relative to the site file")
 
 
 class Webhook(Model):

@@ -122,7 +122,7 @@ def provider(site, carrier):
         "freephone": TrunkAccount("freephone", "78005550100", trunk["freephone"], dids=("78005550100",)),
         # the city provider sends its DIDs in E.164 without '+', as many do
         "msk-city": TrunkAccount("msk-city", "74957770100", trunk["msk-city"],
-                                 dids=tuple(f"7495777010{n}" for n in range(6))),
+                                 dids=tuple(f"7495777010{n}" for n in range(8))),
         # this one writes every number the national way: 8 812 …
         "spb-city": TrunkAccount("spb-city", "spb-warehouse", trunk["spb-city"], dids=("88127770100",)),
         "cheap": TrunkAccount("cheap", "cheap-out", trunk["cheap"], respond_503=True),
@@ -201,6 +201,35 @@ def test_open_office_rings_the_day_target(ext, provider):
     call = call_in(provider, "78005550100", dtmf="1", wait=10)
     assert group_member.wait_incoming(timeout=20).answered
     finish(call)
+
+
+def _rang(phone) -> bool:
+    return any(e.get("direction") == "incoming" or e.get("type") == "CALL_INCOMING" for e in phone.seen)
+
+
+@pytest.mark.parametrize(("key", "hours"), [("3", "open"), ("4", "closed")])
+def test_an_ivr_key_leads_to_its_target_in_hours_and_after_hours_outside(ext, provider, key, hours):
+    """Keys 3 and 4 both lead to 201, else to the duty manager; they differ only in their schedule: 3's is open
+    now, 4's closed now (the site is written so before the apply)."""
+    day, duty = ext("201"), ext("100")
+    call = call_in(provider, "78005550100", dtmf=key, wait=10)
+    reached, other = (day, duty) if hours == "open" else (duty, day)
+    incoming = reached.wait_incoming(timeout=20)
+    finish(call)
+    assert incoming.answered, reached.seen
+    assert not _rang(other), f"key {key} ({hours}) rang the other target too: {other.seen}"
+
+
+@pytest.mark.parametrize(("did", "hours"), [("74957770106", "open"), ("74957770107", "closed")])
+def test_a_ring_group_rings_in_its_hours_and_is_skipped_outside(ext, provider, did, hours):
+    """Groups day and late both hold 202 and go to the duty manager after hours: day is open now, late closed."""
+    member, duty = ext("202"), ext("100")
+    call = call_in(provider, did, wait=2)
+    reached, other = (member, duty) if hours == "open" else (duty, member)
+    incoming = reached.wait_incoming(timeout=20)
+    finish(call)
+    assert incoming.answered, reached.seen
+    assert not _rang(other), f"{did} ({hours}) rang the other target too: {other.seen}"
 
 
 def test_hunt_group_goes_on_when_the_first_member_does_not_answer(ext, provider):
