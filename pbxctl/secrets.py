@@ -15,6 +15,7 @@ from .load import FastDumper, fast_load
 from .problems import SiteInvalid
 from .site import Site
 from .site.catalogue import MODELS
+from .site.integrations import token_name as cdr_token_name
 from .vault import vault_lib
 
 VAULT_ENV = "PBXCTL_VAULT_PASSWORD_FILE"
@@ -179,8 +180,9 @@ def integrations_with_auth(site: Site) -> dict:
     found = {}
     if site.crm and site.crm.auth:
         found["crm"] = (site.crm.url, site.crm.auth)
-    if site.cdr.webhook and site.cdr.webhook.auth:
-        found["cdr_webhook"] = (site.cdr.webhook.url, site.cdr.webhook.auth)
+    for target in site.cdr.all_targets():  # cdr.webhook is the target 'webhook': integrations.cdr_webhook
+        if target.auth:
+            found[cdr_token_name(target.name)] = (target.url, target.auth)
     if site.security.alerts.webhook and site.security.alerts.webhook_auth:
         found["alerts_webhook"] = (site.security.alerts.webhook, site.security.alerts.webhook_auth)
     return found

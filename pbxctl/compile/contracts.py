@@ -15,6 +15,7 @@ from ..site.continuity import ScheduledBackup
 from ..site.encryption import SipTls
 from ..site.extensions import Extension
 from ..site.features import Conference
+from ..site.integrations import CdrTarget
 from ..site.pbx import Install
 from ..site.router import Router
 from ..site.routing import Cdr, CrmLookup, InboundRoute, Ivr, IvrOption, OutboundRoute, Queue, Recording, RingGroup
@@ -166,6 +167,7 @@ class QueueVars(Queue):
 
 class CdrVars(Cdr):
     recording_base_url: str
+    targets: list[CdrTarget] = Field(description="cdr.webhook (named 'webhook') and cdr.webhooks: the sender's list")
 
 
 class RecordingVars(Recording):
@@ -250,7 +252,8 @@ class AsteriskVars(Role):
     asterisk__extension_secrets: dict[str, ExtensionSecret] = Field(**secret("SIP logins and voicemail PINs"))
     asterisk__trunk_secrets: dict[str, str] = Field(**secret("each provider's password"))
     asterisk__trunk_endpoints: dict[str, str] = Field(**secret("trunk endpoint names with their random part"))
-    asterisk__integration_auth: dict[str, IntegrationAuth] = Field(**secret("tokens of the CRM and CDR webhook"))
+    asterisk__integration_auth: dict[str, IntegrationAuth] = Field(**secret("tokens of the CRM and the CDR targets "
+                                                                               "(cdr_<name>)"))
     asterisk__recordings_http_password: str = Field(**secret("the recordings' HTTP login"))
     asterisk__recordings_tls: Tls = Field(**secret("the HTTPS key and certificate"))
     asterisk__sip_tls_keys: SipTlsKeys | None = Field(None, **secret("the SIP TLS transport's CA, key and certificate"))

@@ -42,7 +42,7 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
             t.name: f"trunk-{t.name}-{secrets.get('trunk_endpoints', t.name, 'id')}"
             for t in site.trunks if t.type != "gsm_dongle"
         },
-        "asterisk__integration_auth": {k: v for k, v in integrations.items() if k in ("crm", "cdr_webhook")},
+        "asterisk__integration_auth": {k: v for k, v in integrations.items() if k != "alerts_webhook"},
         "security__alerts_webhook_auth": integrations.get("alerts_webhook", {}),
         "asterisk__recordings_http_password": secrets.get("cdr", "recordings", "http_password"),
         "provisioning__http_passwords": {p.mac: secrets.get("phones", p.mac, "http_password") for p in site.phones},
