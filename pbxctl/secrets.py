@@ -145,6 +145,8 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
     if site.ups:
         secrets.ensure("ups", site.ups.name, "upsmon_password", lambda: _token(24))
     secrets.ensure("cdr", "recordings", "http_password", lambda: _token(24))
+    if site.integrations.ami:  # the live-events client's AMI login: read it here, or set your own with secrets set
+        secrets.ensure("integrations", "ami", "secret", lambda: _token(24))
     if site.backup:  # the scheduled backup's login at its target (its public half goes in authorized_keys)
         secrets.ensure("backup", "ssh", "private_key", pki.new_ssh_key)
     return secrets.added != before

@@ -187,5 +187,6 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__recording": _recording(site),
         "asterisk__recordings_http_port": RECORDINGS_HTTP_PORT,
         "asterisk__cdr": _cdr(site),
+        "asterisk__ami": site.integrations.ami.model_dump(mode="json") if site.integrations.ami else None,
         "asterisk__crm": site.crm.model_dump(mode="json") if site.crm else None,
     }

@@ -11,6 +11,9 @@ format `amocrm`: the body amoCRM's own API takes for a call note, POST /api/v4/c
 (Authorization: Bearer …), as documented at https://amocrm.ru/developers/content/crm_platform/calls-api
 (fields direction, uniq, duration, source, link, phone, call_status, created_at; call_status 4 = talked,
 6 = not reached, 7 = busy). amoCRM files a call by the customer's phone number, so internal calls are not sent.
+amoCRM's own Asterisk connector (github.com/iqtek/amocrm_asterisk, "based on the standard amoCRM and Asterisk
+integration": a PHP script on the PBX that amoCRM calls with an AMI login holding read/write originate, and a CDR
+database) is not offered: it places calls. `integrations.ami` is the read-only account for live events.
 """
 
 from ipaddress import IPv4Network
@@ -96,3 +99,31 @@ class CrmLookup(Model):
     auth: SecretAuth | None = Field(None, description="how the token in secrets.yml (integrations.crm.token) "
                                     "is sent")
 
+
+# AMI event classes a live-events client may read: calls and their records. Not offered: system, command, config,
+# verbose, log, security (they describe or change the server) and originate (placing calls).
+AmiEventClass = Literal["call", "cdr", "dtmf", "reporting", "agent", "user", "dialplan", "cc", "aoc"]
+AMI_PORT = 5038
+
+
+class Ami(Model):
+    """A read-only Asterisk Manager (AMI) account for live events (screen-pop): it logs in from the listed
+    networks only (manager.conf permit, and the firewall opens 5038/tcp to them alone), reads the event classes
+    listed and may run no action that changes anything (no write permission: Command, Originate… are refused).
+    Its secret is generated into secrets.yml (integrations.ami.secret)."""
+
+    username: Name = Field("pbxctl-events", description="the AMI login")
+    networks: list[IPv4Network] = Field(min_length=1, description="where the client connects from")
+    events: list[AmiEventClass] = Field(["call", "cdr"], min_length=1,
+                                        description="event classes it reads (call: Newchannel, Hangup, Dial…)")
+
+    @model_validator(mode="after")
+    def _not_everyone(self) -> "Ami":
+        if any(network.prefixlen == 0 for network in self.networks):
+            raise KeyProblem("networks", "0.0.0.0/0 would open the manager to the whole Internet: list the "
+                             "networks the client connects from")
+        return self
+
+
+class Integrations(Model):
+    ami: Ami | None = Field(None, description="a read-only AMI account for live events (off when absent)")

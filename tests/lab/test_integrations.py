@@ -3,6 +3,10 @@ applied to the lab PBX, the lab carrier as the office's provider, a baresip phon
 on the lab host as two systems with their own tokens: `crm` (pbxctl's record, X-Api-Key) and `amo` (amoCRM's
 POST /api/v4/calls body, Authorization: Bearer). One of them down holds back nothing for the other, and gets
 its record when it is back.
+
+The AMI account (integrations.ami) is proven the same way: a client on the lab host logs in and sees the
+Newchannel and Hangup events of a real call; Command and Originate are refused; a wrong secret is refused, and
+the carrier (not in the account's networks) does not get through the firewall at all.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -100,6 +105,7 @@ def site(lab, receivers, tmp_path_factory) -> dict:
     for target in data["cdr"]["webhooks"]:
         path = "/api/v4/calls" if target.get("format") == "amocrm" else "/cdr"
         target["url"] = f"http://{lab_api.HOST_ADDRESS}:{PORTS[target['name']]}{path}"
+    data["integrations"]["ami"]["networks"] = [f"{lab_api.HOST_ADDRESS}/32"]
     (work / "site.yml").write_text(yaml.safe_dump(data, sort_keys=False))
     for name, token in TOKENS.items():
         run = subprocess.run([PBXCTL, "secrets", "set", str(work / "site.yml"), f"integrations.cdr_{name}.token"],
@@ -116,6 +122,7 @@ def site(lab, receivers, tmp_path_factory) -> dict:
         if (build / plain).exists():
             assert not any(t.split()[-1] in (build / plain).read_text() for t in TOKENS.values()), plain
     secrets = yaml.safe_load((build / "secrets.yml").read_text())
+    assert secrets["asterisk__ami_secret"] not in run.stdout + run.stderr
     return {"secrets": secrets, "apply_seconds": time.monotonic() - started}
 
 
@@ -128,7 +135,7 @@ def provider(site, carrier):
     return carrier
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def desk(site, phone_factory, provider):
     return registered_extension(phone_factory, site["secrets"]["asterisk__extension_secrets"], "100", True)
 
@@ -192,3 +199,116 @@ def test_one_system_down_holds_back_nothing_and_gets_the_record_when_back(desk, 
     assert amo["headers"].get("Authorization") == TOKENS["amo"]
     print(f"amo got the queued record {time.monotonic() - back:.1f} s after it was back")
     assert f"{uniqueid}.cdr" not in lab_api.ssh_run("pbx", f"ls {SPOOL}/targets/amo/pending").stdout.split()
+
+
+# --- the AMI account for live events ---------------------------------------------------------------------------
+
+class Ami:
+    """A plain AMI client: messages are blocks of 'Key: value' lines ended by an empty line."""
+
+    def __init__(self, host: str, timeout: float = 10) -> None:
+        self.sock = socket.create_connection((host, 5038), timeout=timeout)
+        self.buffer = b""
+        self.greeting = self._line()
+
+    def _line(self) -> str:
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the manager closed the connection")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line.decode(errors="replace")
+
+    def message(self) -> dict:
+        fields: dict = {}
+        while (line := self._line()) or not fields:
+            if ": " in line:
+                key, value = line.split(": ", 1)
+                fields.setdefault(key, value)
+        return fields
+
+    def send(self, **fields: str) -> dict:
+        """Send an action; its response (events that come first are kept in self.events)."""
+        action_id = uuid_hex()
+        self.sock.sendall("".join(f"{k}: {v}\r\n" for k, v in {**fields, "ActionID": action_id}.items())
+                          .encode() + b"\r\n")
+        while True:
+            message = self.message()
+            if message.get("ActionID") == action_id and "Response" in message:
+                return message
+            self.events.append(message)
+
+    events: list[dict]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def uuid_hex() -> str:
+    return f"{time.time_ns():x}"
+
+
+@pytest.fixture(scope="module")
+def pbx_address(lab) -> str:
+    return lab_api.hosts(["pbx"])["pbx"].address
+
+
+def _login(address: str, secret: str) -> tuple[Ami, dict]:
+    client = Ami(address)
+    client.events = []
+    return client, client.send(Action="Login", Username="screenpop", Secret=secret)
+
+
+def test_the_ami_client_sees_a_real_call_and_may_change_nothing(site, desk, provider, pbx_address):
+    client, answer = _login(pbx_address, site["secrets"]["asterisk__ami_secret"])
+    try:
+        assert client.greeting.startswith("Asterisk Call Manager/"), client.greeting
+        assert answer["Response"] == "Success", answer
+        done = threading.Event()
+        threading.Thread(target=lambda: (_answered_call(provider), done.set()), daemon=True).start()
+        # the caller's number as the channel carries it (before or after the dialplan wrote it as E.164)
+        ours = CALLER[-10:]
+        seen: list[dict] = []
+        client.sock.settimeout(1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (done.is_set() and any(
+                e.get("Event") == "Hangup" and ours in e.get("CallerIDNum", "") for e in seen)):
+            try:
+                seen.append(client.message())
+            except TimeoutError:
+                continue
+        assert done.is_set(), f"the call was not answered; events: {seen[:10]}"
+        names = {e.get("Event") for e in seen}
+        assert {"Newchannel", "Hangup"} <= names, names
+        assert any(e.get("Event") == "Newchannel" and ours in e.get("CallerIDNum", "") for e in seen), seen[:5]
+        # no class of the system kind was let through: the account reads call and cdr only
+        assert not names & {"FullyBooted", "Reload", "Shutdown"}, names
+        for action in ({"Action": "Command", "Command": "core show channels"},
+                       {"Action": "Originate", "Channel": "Local/100@default", "Application": "Playback",
+                        "Data": "beep"},
+                       {"Action": "Redirect", "Channel": "PJSIP/100-00000001", "Exten": "100", "Context": "x",
+                        "Priority": "1"}):
+            refused = client.send(**action)
+            assert (refused["Response"], refused.get("Message")) == ("Error", "Permission denied"), (action, refused)
+    finally:
+        client.close()
+
+
+def test_a_wrong_secret_is_refused(pbx_address):
+    client, answer = _login(pbx_address, "not-the-secret-0000")
+    try:
+        assert (answer["Response"], answer.get("Message")) == ("Error", "Authentication failed"), answer
+    finally:
+        client.close()
+
+
+def test_from_elsewhere_the_manager_port_is_closed(pbx_address):
+    # the carrier is a lab machine outside the account's networks: the firewall drops it before Asterisk
+    probe = ("import socket,sys\ntry:\n socket.create_connection((sys.argv[1], 5038), timeout=5)\n"
+             " print('connected')\nexcept OSError as e:\n print(type(e).__name__)\n")
+    result = lab_api.ssh_run("carrier", ["python3", "-c", probe, pbx_address], check=False)
+    assert result.stdout.strip() in ("TimeoutError", "timeout"), result.stdout + result.stderr
+    # while the port is open on the PBX itself
+    listening = lab_api.ssh_run("pbx", "ss -ltnH 'sport = :5038'").stdout
+    assert "5038" in listening, listening
