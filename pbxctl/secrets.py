@@ -15,6 +15,7 @@ from .load import FastDumper, fast_load
 from .problems import SiteInvalid
 from .site import Site
 from .site.catalogue import MODELS
+from .site.integrations import token_name as cdr_token_name
 from .vault import vault_lib
 
 VAULT_ENV = "PBXCTL_VAULT_PASSWORD_FILE"
@@ -144,6 +145,8 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
     if site.ups:
         secrets.ensure("ups", site.ups.name, "upsmon_password", lambda: _token(24))
     secrets.ensure("cdr", "recordings", "http_password", lambda: _token(24))
+    if site.integrations.ami:  # the live-events client's AMI login: read it here, or set your own with secrets set
+        secrets.ensure("integrations", "ami", "secret", lambda: _token(24))
     if site.backup:  # the scheduled backup's login at its target (its public half goes in authorized_keys)
         secrets.ensure("backup", "ssh", "private_key", pki.new_ssh_key)
     return secrets.added != before
@@ -179,8 +182,9 @@ def integrations_with_auth(site: Site) -> dict:
     found = {}
     if site.crm and site.crm.auth:
         found["crm"] = (site.crm.url, site.crm.auth)
-    if site.cdr.webhook and site.cdr.webhook.auth:
-        found["cdr_webhook"] = (site.cdr.webhook.url, site.cdr.webhook.auth)
+    for target in site.cdr.all_targets():  # cdr.webhook is the target 'webhook': integrations.cdr_webhook
+        if target.auth:
+            found[cdr_token_name(target.name)] = (target.url, target.auth)
     if site.security.alerts.webhook and site.security.alerts.webhook_auth:
         found["alerts_webhook"] = (site.security.alerts.webhook, site.security.alerts.webhook_auth)
     return found

@@ -15,6 +15,7 @@ from ..site.continuity import ScheduledBackup
 from ..site.encryption import SipTls
 from ..site.extensions import Extension
 from ..site.features import Conference
+from ..site.integrations import Ami, CdrTarget
 from ..site.pbx import Install
 from ..site.router import Router
 from ..site.routing import Cdr, CrmLookup, InboundRoute, Ivr, IvrOption, OutboundRoute, Queue, Recording, RingGroup
@@ -173,6 +174,7 @@ class QueueVars(Queue):
 
 class CdrVars(Cdr):
     recording_base_url: str
+    targets: list[CdrTarget] = Field(description="cdr.webhook (named 'webhook') and cdr.webhooks: the sender's list")
 
 
 class RecordingVars(Recording):
@@ -243,6 +245,7 @@ class AsteriskVars(Role):
     asterisk__recordings_http_port: int
     asterisk__cdr: CdrVars
     asterisk__crm: CrmLookup | None = None
+    asterisk__ami: Ami | None = Field(None, description="integrations.ami: the read-only AMI account (none: AMI off)")
     asterisk__site_dir: str = Field(description="the site file's directory on the control node (IVR prompts)")
     # copies of values other roles own: each role reads only its own prefix
     asterisk__language: str
@@ -258,8 +261,10 @@ class AsteriskVars(Role):
     asterisk__extension_secrets: dict[str, ExtensionSecret] = Field(**secret("SIP logins and voicemail PINs"))
     asterisk__trunk_secrets: dict[str, str] = Field(**secret("each provider's password"))
     asterisk__trunk_endpoints: dict[str, str] = Field(**secret("trunk endpoint names with their random part"))
-    asterisk__integration_auth: dict[str, IntegrationAuth] = Field(**secret("tokens of the CRM and CDR webhook"))
+    asterisk__integration_auth: dict[str, IntegrationAuth] = Field(**secret("tokens of the CRM and the CDR targets "
+                                                                               "(cdr_<name>)"))
     asterisk__recordings_http_password: str = Field(**secret("the recordings' HTTP login"))
+    asterisk__ami_secret: str | None = Field(None, **secret("the AMI account's secret"))
     asterisk__recordings_tls: Tls = Field(**secret("the HTTPS key and certificate"))
     asterisk__sip_tls_keys: SipTlsKeys | None = Field(None, **secret("the SIP TLS transport's CA, key and certificate"))
     asterisk__link_secrets: dict[str, str] = Field(**secret("each link's shared password, by the other site"))

@@ -138,6 +138,8 @@ def _recording(site: Site) -> dict:
 
 def _cdr(site: Site) -> dict:
     data = site.cdr.model_dump(mode="json", exclude_none=True)
+    # every system that gets the call records, cdr.webhook as the one named 'webhook' (the sender reads these)
+    data["targets"] = [t.model_dump(mode="json", exclude_none=True) for t in site.cdr.all_targets()]
     data["recording_base_url"] = (site.cdr.recording_base_url
                                   or f"https://{pbx_address(site)}:{RECORDINGS_HTTP_PORT}/recordings/")
     if not data["recording_base_url"].endswith("/"):
@@ -188,5 +190,6 @@ def pbx_vars(site: Site) -> dict:
         "asterisk__recording": _recording(site),
         "asterisk__recordings_http_port": RECORDINGS_HTTP_PORT,
         "asterisk__cdr": _cdr(site),
+        "asterisk__ami": site.integrations.ami.model_dump(mode="json") if site.integrations.ami else None,
         "asterisk__crm": site.crm.model_dump(mode="json") if site.crm else None,
     }

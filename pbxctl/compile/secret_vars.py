@@ -1,8 +1,13 @@
 """The secrets each role needs, kept apart from vars.yml so that file can be read and diffed freely."""
 
+import re
+
+from ..problems import SiteInvalid
 from ..resolve import sip_tls_names, tls_names
 from ..secrets import Secrets, integrations_with_auth, tls_server
 from ..site import Site
+
+AMI_SECRET = re.compile(r"[A-Za-z0-9._~+-]{16,128}")
 
 
 def _integration_auth(site: Site, secrets: Secrets) -> dict:
@@ -24,6 +29,18 @@ def _sip_tls(site: Site, secrets: Secrets) -> dict | None:
     return {"ca_cert": secrets.get("tls", "ca", "cert"), "cert": None, "key": key}
 
 
+def _ami_secret(site: Site, secrets: Secrets) -> str | None:
+    """The AMI account's secret, written into manager.conf: one a user set must not end the line or start a comment
+    there."""
+    if not site.integrations.ami:
+        return None
+    value = secrets.get("integrations", "ami", "secret")
+    if not AMI_SECRET.fullmatch(value or ""):
+        raise SiteInvalid(["secrets.yml: integrations.ami.secret: 16-128 letters, digits or . _ ~ + - (it is written "
+                           "into manager.conf)"])
+    return value
+
+
 def role_secrets(site: Site, secrets: Secrets) -> dict:
     tls = tls_server(secrets, tls_names(site))
     integrations = _integration_auth(site, secrets)
@@ -42,9 +59,10 @@ def role_secrets(site: Site, secrets: Secrets) -> dict:
             t.name: f"trunk-{t.name}-{secrets.get('trunk_endpoints', t.name, 'id')}"
             for t in site.trunks if t.type != "gsm_dongle"
         },
-        "asterisk__integration_auth": {k: v for k, v in integrations.items() if k in ("crm", "cdr_webhook")},
+        "asterisk__integration_auth": {k: v for k, v in integrations.items() if k != "alerts_webhook"},
         "security__alerts_webhook_auth": integrations.get("alerts_webhook", {}),
         "asterisk__recordings_http_password": secrets.get("cdr", "recordings", "http_password"),
+        "asterisk__ami_secret": _ami_secret(site, secrets),
         "provisioning__http_passwords": {p.mac: secrets.get("phones", p.mac, "http_password") for p in site.phones},
         # one key and certificate (the site CA's, for the PBX's and provisioning server's addresses) for both
         # HTTPS servers: the phones' files and the recordings

@@ -8,6 +8,7 @@ from ..router import config as router_config
 from ..security import ALERT_EVENTS, refused_prefixes
 from ..site import Site
 from ..site.encryption import sip_tls_port
+from ..site.integrations import AMI_PORT
 from .pbx import RECORDINGS_HTTP_PORT
 
 
@@ -113,6 +114,9 @@ def security_vars(site: Site) -> dict:
     # recordings over HTTP (with a login) for the CRM: the office's networks and the CRM's own
     services.append({"name": "recordings for the CRM", "proto": "tcp", "port": RECORDINGS_HTTP_PORT,
                          "from": sorted({*local, *(str(n) for n in site.cdr.crm_networks)})})
+    if site.integrations.ami:  # the live-events client, from its own networks only (manager.conf permits the same)
+        services.append({"name": "AMI for live events", "proto": "tcp", "port": AMI_PORT,
+                         "from": sorted({str(n) for n in site.integrations.ami.networks})})
     if site.ups and site.ups.mode == "netserver":
         services.append({"name": "NUT upsd (other machines on this UPS)", "proto": "tcp", "port": 3493,
                          "from": list(local)})

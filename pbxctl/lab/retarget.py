@@ -79,6 +79,10 @@ def retarget(site: Site, target: Retarget) -> Site:
         # the office's hosts are unreachable here: their senders would retry forever on DNS failures
         if site.cdr.webhook and not _in_lab(site.cdr.webhook.url, network):
             site.cdr.webhook.url = f"{target.webhooks}/cdr"
+        for cdr_target in site.cdr.webhooks:
+            if not _in_lab(cdr_target.url, network):
+                # its own path kept: amoCRM's format insists on /api/v4/calls
+                cdr_target.url = f"{target.webhooks}/cdr/{cdr_target.name}{urlsplit(cdr_target.url).path}"
         if site.security.alerts.webhook and not _in_lab(site.security.alerts.webhook, network):
             site.security.alerts.webhook = f"{target.webhooks}/alerts"
         if site.crm and not _in_lab(site.crm.url, network):

@@ -7,6 +7,7 @@ from .continuity import ScheduledBackup
 from .extensions import Extension
 from .features import Features
 from .general import SiteInfo
+from .integrations import Integrations
 from .links import Link
 from .pbx import Pbx
 from .phones import Phone, Provisioning
@@ -40,6 +41,8 @@ class Site(Model):
     recording: Recording = Field(default_factory=Recording, description="how call recordings are stored and kept")
     cdr: Cdr = Field(default_factory=Cdr, description="call detail records: CSV on the PBX and a JSON webhook per call")
     crm: CrmLookup | None = Field(None, description="the CRM asked who handles a returning caller")
+    integrations: Integrations = Field(default_factory=Integrations,
+                                       description="live events for outside systems: a read-only AMI account")
     phones: list[Phone] = Field(default_factory=list,
                                 description="desk phones and analogue gateways, provisioned by MAC address")
     provisioning: Provisioning = Field(default_factory=Provisioning,

@@ -1,15 +1,14 @@
 """Call routing: office hours, inbound routes, IVRs, ring groups, queues and outbound routes."""
 
 import datetime as dt
-from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from .base import ExtensionNumber, KeyProblem, Model, Name, Target, TimeOfDay, plain_text
 from .extensions import RecordingPolicy
+from .integrations import Cdr, CrmLookup, Webhook  # noqa: F401 (they live there; model.py and compile import them here)
 from .paths import DataDirectory, Prompt
-from .urls import PlainUrl, SecretAuth
 
 # written into a Set() of the dialplan: nothing Asterisk would read as an expression, a separator or a line end
 NamePrefix = Annotated[str, Field(max_length=12), plain_text('"$[](){},;\\<>', "a caller name prefix")]
@@ -121,25 +120,3 @@ class Recording(Model):
         None, description="played to an outside caller before a recorded inbound call is bridged ('this call is "
         "recorded'): an Asterisk sound name, or a sound file's path relative to the site file")
 
-
-class Webhook(Model):
-    url: PlainUrl
-    timeout: int = Field(5, ge=1, le=60, description="seconds to wait for the webhook's answer")
-    auth: SecretAuth | None = Field(None, description="how the token in secrets.yml "
-                                    "(integrations.cdr_webhook.token) is sent")
-
-
-class Cdr(Model):
-    csv: bool = Field(True, description="keep Asterisk's CSV call records on the PBX")
-    webhook: Webhook | None = Field(None, description="JSON POST after each call (CRM)")
-    recording_base_url: PlainUrl | None = Field(None, description="how the CRM reaches recordings; defaults to "
-                                           "https://<pbx address>:8088/recordings/ (the site CA's certificate)")
-    crm_networks: list[IPv4Network] = Field(default_factory=list, description="where the CRM fetches recordings "
-                                            "from, beyond the office's networks (the firewall opens port 8088 to them)")
-
-
-class CrmLookup(Model):
-    url: PlainUrl = Field(description="GET with ?number=+7…; answer names an extension")
-    timeout: int = Field(2, ge=1, le=10, description="seconds to wait for the CRM's answer before routing as usual")
-    auth: SecretAuth | None = Field(None, description="how the token in secrets.yml (integrations.crm.token) "
-                                    "is sent")

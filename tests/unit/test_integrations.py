@@ -54,7 +54,9 @@ def test_tokens_stay_out_of_vars_and_reach_their_consumers(tmp_path, runner):
     assert f"PBX_CRM_AUTH=Authorization: {TOKEN}-crm" in secret_globals
     sender = yaml.safe_load(render("asterisk/templates/etc/pbxctl/cdr-webhook.json.j2", variables,
                                    asterisk__cdr_spool="/var/spool/asterisk/pbxctl-cdr"))
-    assert sender["auth"] == {"header": None, "query": "api_key", "token": f"{TOKEN}-cdr_webhook"}
+    # cdr.webhook is the target named 'webhook', its token integrations.cdr_webhook.token as before
+    assert [t["name"] for t in sender["targets"]] == ["webhook"]
+    assert sender["targets"][0]["auth"] == {"header": None, "query": "api_key", "token": f"{TOKEN}-cdr_webhook"}
     alerts = render("security/templates/etc/pbxctl/security-alert.conf.j2", variables,
                     security__state_dir="/var/lib/pbxctl/security")
     assert "webhook_header = X-Api-Key" in alerts and f"webhook_token = {TOKEN}-alerts_webhook" in alerts
