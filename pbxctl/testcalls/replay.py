@@ -128,7 +128,11 @@ class _Run:
             self.phones[number] = phone.start()
             if not phone.register():
                 raise ActionFailed([f"extension {number}'s simulated phone did not register"])
-        _pbx(f"asterisk -rx {shlex.quote(f'logger add channel {LOG} verbose(3)')}")
+        # a channel left by a run that was killed is replaced; the call's steps are verbose level 3
+        _pbx(f"asterisk -rx {shlex.quote(f'logger remove channel {LOG}')}; rm -f {LOG_PATH}; "
+             f"asterisk -rx {shlex.quote(f'logger add channel {LOG} verbose(3)')}", check=False)
+        if LOG_PATH not in _pbx("asterisk -rx 'logger show channels'"):
+            raise ActionFailed([f"the lab PBX did not add the log channel {LOG} (logger add channel)"])
 
     def stop(self) -> None:
         for phone in self.phones.values():
@@ -163,8 +167,9 @@ class _Run:
         self.carrier.call_did(did, caller, dtmf=KEY_GAP.join(keys) or None, wait=after + 8,
                               answer_timeout=before + 15, account=trunk.name)
         done.set()
-        wait_until(lambda: " 0 active call" in _pbx("asterisk -rx 'core show channels count'", check=False), 30)
-        lines = _pbx(f"tail -c +{offset + 1} {LOG_PATH}").splitlines()
+        wait_until(lambda: re.search(r"^0 active calls", _pbx("asterisk -rx 'core show channels count'",
+                                                              check=False), re.M) is not None, 30)
+        lines = _pbx(f"tail -c +{offset + 1} {LOG_PATH} 2>/dev/null || true").splitlines()
         actual = trail.read(lines, self.group_steps)
         how = f"{did} on {trunk.name} from {caller}" + (f", keys {','.join(keys)}" if keys else "")
         seconds = round(time.monotonic() - started, 1)

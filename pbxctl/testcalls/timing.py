@@ -13,7 +13,10 @@ MARGIN = dt.timedelta(minutes=10)  # a run of scenarios takes minutes: the verdi
 
 
 def schedules(path: Path) -> str:
-    return "; ".join(s.text.removeprefix("schedule ") for s in path.steps if s.kind == "schedule") or "no schedule"
+    """'office open' / 'office closed' / 'no schedule': each schedule's verdict on the way."""
+    verdicts = [s.text.removeprefix("schedule ").split(" (", 1)[0].replace(":", "") for s in path.steps
+                if s.kind == "schedule"]
+    return ", ".join(verdicts) or "no schedule"
 
 
 def why_not_now(variables: dict, scenario: Scenario, at_path: Path, now: dt.datetime) -> str | None:
@@ -24,7 +27,7 @@ def why_not_now(variables: dict, scenario: Scenario, at_path: Path, now: dt.date
     for when in (now, now + MARGIN):
         path = explain(variables, scenario.explain_call(zone, when))
         if path.outcome is None or Expected.of_path(path) != Expected.of_path(at_path):
-            return (f"at {scenario.call['at']} the call goes another way than now on the PBX's clock: "
-                    f"then {schedules(at_path)}; now {schedules(path)}. The PBX's clock can't be moved per call; "
-                    f"replay it within those hours")
+            local = path.call["at"][:16].replace("T", " ")
+            return (f"at its time {schedules(at_path)}, on the PBX's clock ({local} {zone}) {schedules(path)}: "
+                    f"the PBX's clock can't be moved per call; replay it when the same holds")
     return None

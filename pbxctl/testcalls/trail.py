@@ -8,7 +8,7 @@ from .report import Actual
 
 EXECUTING = re.compile(r'Executing \[(?P<exten>[^@\]]+)@(?P<context>[^:\]]+):(?P<priority>\d+)\] '
                        r'(?P<app>\w+)\("(?P<channel>[^"]*)", "(?P<args>.*)"\)(?: in new stack)?\s*$')
-ANSWERED = re.compile(r"-- (?P<callee>\S+) answered (?P<caller>\S+)\s*$")
+ANSWERED = re.compile(r"[: ](?P<callee>[A-Za-z]+/\S+) answered (?P<caller>\S+)\s*$")
 INBOUND = re.compile(r"^from-trunk-")  # a provider's call starts in its trunk's context (extensions_trunks)
 
 

@@ -13,10 +13,14 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+
+from pbxctl import lab as lab_api
+from pbxctl.lab import webhooks
 
 pytestmark = pytest.mark.lab
 
@@ -79,3 +83,28 @@ def test_a_scenario_expecting_the_wrong_extension_is_a_mismatch(office, tmp_path
     assert scenario["status"] == "mismatch"
     assert scenario["actual"]["extension"] == scenario["explain"]["extension"] == "101"  # the PBX and explain agree
     assert "extension: expected 102, the PBX 101" in scenario["differences"]
+
+
+@pytest.fixture(scope="module")
+def routing(lab, tmp_path_factory) -> Path:
+    """The routing lab site on the lab PBX: IVR, groups, a hunt, a queue and the CRM, open at any hour."""
+    work = tmp_path_factory.mktemp("routing")
+    shutil.copytree(Path(__file__).parent / "sites" / "routing", work, dirs_exist_ok=True)
+    run = pbxctl("apply", str(work / "site.yml"), "--only", "pbx", "--lab")
+    assert run.returncode == 0, f"apply failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
+    return work / "site.yml"
+
+
+def test_ivr_keys_groups_a_queue_and_the_crm_agree_with_explain(routing):
+    """Placed now: DTMF into the IVR, a hunt, a queue agent, the CRM's answer given by the lab's receiver."""
+    code, document = test_calls(routing, Path(__file__).parent / "data" / "test_call_scenarios_routing.yml")
+    print(json.dumps(document["counts"]), document["seconds"], "s")
+    assert document["counts"] == {"ok": 9, "mismatch": 0, "not_replayed": 0}, json.dumps(document, indent=2,
+                                                                                       ensure_ascii=False)
+    for scenario in document["scenarios"]:
+        assert scenario["actual"] == scenario["explain"] == scenario["expected"]
+    assert code == 0
+    # a run leaves the PBX as it found it: no log channel, no log file, the CRM stand-in answering nothing
+    assert "pbxctl-test-calls" not in lab_api.ssh_run("pbx", "asterisk -rx 'logger show channels'; "
+                                                      "ls /var/log/asterisk").stdout
+    assert urllib.request.urlopen(webhooks.url("/crm"), timeout=5).status == 204
