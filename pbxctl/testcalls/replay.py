@@ -16,7 +16,7 @@ from pathlib import Path
 from ..compile import load_with_secrets, site_vars
 from ..explain import explain
 from ..explain.call import NO_KEY
-from ..lab import ssh_run, webhooks
+from ..lab import ssh_run, status, webhooks
 from ..lab.carrier import Carrier, wait_until
 from ..lab.phone import Phone
 from ..lab.provider import as_delivered, carrier_accounts
@@ -37,6 +37,10 @@ ANSWERED_RING = 5  # seconds a simulated phone takes to pick up, counted generou
 
 def replay(site_file: Path, scenarios: list[Scenario], vault: Path | None = None,
            progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    down = [name for name, host in status(["pbx", "carrier"]).items() if host is None]
+    if down:
+        raise ActionFailed([f"the lab's {' and '.join(down)} are not running: `pbxctl lab up`, then "
+                            f"`pbxctl apply {site_file} --only pbx --lab`"])
     target = lab_retarget(boot=False)
     site, secrets, _ = load_with_secrets(site_file, vault, target)
     variables = site_vars(site)

@@ -43,7 +43,7 @@ def office(lab, tmp_path_factory) -> Path:
     return work / "site.yml"
 
 
-def test_calls(site: Path, scenarios: Path) -> tuple[int, dict]:
+def replay(site: Path, scenarios: Path) -> tuple[int, dict]:
     started = time.monotonic()
     run = pbxctl("test-calls", str(site), str(scenarios), "--lab", "--json")
     assert run.stdout.strip(), run.stderr[-3000:]
@@ -52,11 +52,9 @@ def test_calls(site: Path, scenarios: Path) -> tuple[int, dict]:
     return run.returncode, document
 
 
-test_calls.__test__ = False  # a helper, not a test
-
 
 def test_every_replayed_scenario_agrees_with_explain(office):
-    code, document = test_calls(office, SCENARIOS)
+    code, document = replay(office, SCENARIOS)
     replayed = [s for s in document["scenarios"] if s["status"] != "not_replayed"]
     print(json.dumps(document["counts"]), document["seconds"], "s")
     assert replayed, document
@@ -77,7 +75,7 @@ def test_a_scenario_expecting_the_wrong_extension_is_a_mismatch(office, tmp_path
               "expect": {"trail": ["extension:101"], "result": "answered", "extension": "102"}}]
     path = tmp_path / "wrong.yml"
     path.write_text(yaml.safe_dump(wrong, sort_keys=False))
-    code, document = test_calls(office, path)
+    code, document = replay(office, path)
     (scenario,) = document["scenarios"]
     assert code == 5 and document["exit_code"] == 5
     assert scenario["status"] == "mismatch"
@@ -97,7 +95,7 @@ def routing(lab, tmp_path_factory) -> Path:
 
 def test_ivr_keys_groups_a_queue_and_the_crm_agree_with_explain(routing):
     """Placed now: DTMF into the IVR, a hunt, a queue agent, the CRM's answer given by the lab's receiver."""
-    code, document = test_calls(routing, Path(__file__).parent / "data" / "test_call_scenarios_routing.yml")
+    code, document = replay(routing, Path(__file__).parent / "data" / "test_call_scenarios_routing.yml")
     print(json.dumps(document["counts"]), document["seconds"], "s")
     assert document["counts"] == {"ok": 9, "mismatch": 0, "not_replayed": 0}, json.dumps(document, indent=2,
                                                                                        ensure_ascii=False)

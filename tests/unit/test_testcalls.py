@@ -2,6 +2,7 @@
 PBX's clock), the trail read back from the PBX's log, and the comparison."""
 
 import datetime as dt
+import json
 from functools import cache
 
 import pytest
@@ -123,3 +124,16 @@ def test_every_scenario_file_entry_loads():
     entries = yaml.safe_load(SCENARIOS.read_text())
     sites = {e["site"] for e in entries}
     assert sum(len(load_scenarios(SCENARIOS, s)) for s in sites) == len(entries)
+
+
+def test_the_command_needs_the_lab_and_a_scenario_for_the_site(runner, tmp_path):
+    from pbxctl.cli import app
+
+    office_file = str(ROOT / "inventories" / "example-office" / "site.yml")
+    result = runner.invoke(app, ["test-calls", office_file, str(SCENARIOS)])
+    assert result.exit_code == 3 and "give --lab" in result.output
+    other = tmp_path / "other.yml"
+    other.write_text("- {site: somewhere-else, name: n, call: {did: '+74951110001'}}\n")
+    result = runner.invoke(app, ["test-calls", office_file, str(other), "--lab", "--json"])
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["errors"] == [f"{other}: no scenario for site example-office"]
