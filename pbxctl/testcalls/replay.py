@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import shlex
+import shutil
 import tempfile
 import threading
 import time
@@ -141,6 +142,7 @@ class _Run:
     def stop(self) -> None:
         for phone in self.phones.values():
             phone.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)  # the phones' files hold the extensions' passwords
         if self.carrier is not None:
             _pbx(f"asterisk -rx {shlex.quote(f'logger remove channel {LOG}')}; rm -f {LOG_PATH}", check=False)
             webhooks.answer("/crm", None)
