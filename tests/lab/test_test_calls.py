@@ -35,12 +35,7 @@ def pbxctl(*args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str
 
 @pytest.fixture(scope="module")
 def office(lab, tmp_path_factory) -> Path:
-    """The example office applied to the lab PBX (a copy: the lab's invented secrets stay out of the tree)."""
-    work = tmp_path_factory.mktemp("office")
-    shutil.copytree(ROOT / "inventories" / "example-office", work, dirs_exist_ok=True)
-    run = pbxctl("apply", str(work / "site.yml"), "--only", "pbx", "--lab")
-    assert run.returncode == 0, f"apply failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
-    return work / "site.yml"
+    return applied("example-office", tmp_path_factory)
 
 
 def replay(site: Path, scenarios: Path) -> tuple[int, dict]:
@@ -50,7 +45,6 @@ def replay(site: Path, scenarios: Path) -> tuple[int, dict]:
     document = json.loads(run.stdout)
     document["seconds"] = round(time.monotonic() - started, 1)
     return run.returncode, document
-
 
 
 def test_every_replayed_scenario_agrees_with_explain(office):
@@ -81,6 +75,29 @@ def test_a_scenario_expecting_the_wrong_extension_is_a_mismatch(office, tmp_path
     assert scenario["status"] == "mismatch"
     assert scenario["actual"]["extension"] == scenario["explain"]["extension"] == "101"  # the PBX and explain agree
     assert "extension: expected 102, the PBX 101" in scenario["differences"]
+
+
+def applied(example: str, tmp_path_factory) -> Path:
+    """An example site applied to the lab PBX (a copy: the lab's invented secrets stay out of the tree)."""
+    work = tmp_path_factory.mktemp(example)
+    shutil.copytree(ROOT / "inventories" / example, work, dirs_exist_ok=True)
+    run = pbxctl("apply", str(work / "site.yml"), "--only", "pbx", "--lab")
+    assert run.returncode == 0, f"apply failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
+    return work / "site.yml"
+
+
+@pytest.mark.parametrize("example", ["example-branches", "example-contact-centre"])
+def test_the_other_example_sites_replayed_scenarios_agree_with_explain(lab, tmp_path_factory, example):
+    """Their schedules are all open by day: at night only the closed-hours scenarios are placed."""
+    code, document = replay(applied(example, tmp_path_factory), SCENARIOS)
+    print(example, json.dumps(document["counts"]), document["seconds"], "s")
+    for scenario in document["scenarios"]:
+        if scenario["status"] == "not_replayed":
+            assert "clock can't be moved" in scenario["reason"], scenario
+        else:
+            assert scenario["status"] == "ok", json.dumps(scenario, indent=2, ensure_ascii=False)
+            assert scenario["actual"] == scenario["explain"] == scenario["expected"]
+    assert document["counts"]["mismatch"] == 0 and code == (0 if document["counts"]["ok"] else 5)
 
 
 @pytest.fixture(scope="module")
