@@ -67,7 +67,6 @@ class _Run:
         self.zone = variables["asterisk__timezone"]
         self.now = dt.datetime.fromtimestamp(int(_pbx("date +%s").strip()), dt.UTC)
         self.group_steps = {g["name"]: len(g["steps"]) for g in variables["asterisk__ring_groups"]}
-        self.mobiles = {e["number"] for e in variables["asterisk__extensions"] if e.get("mobile")}
         self.ivrs = {i["name"]: i for i in variables["asterisk__ivrs"]}
         self.trunks = {t.name: t for t in site.trunks}
         self.phones: dict[str, Phone] = {}
@@ -89,27 +88,10 @@ class _Run:
                                        "(press, crm_answer, answer or no_answer)")
         explained = Expected.of_path(path)
         expected = Expected.of_expect(scenario.expect, explained)
-        reason = why_not_now(self.v, scenario, path, self.now) or self._unplayable(scenario, path)
+        reason = why_not_now(self.v, scenario, path, self.now) or why_not_placed(self.site, self.v, scenario, path)
         if reason:
             return self._not(scenario, reason, expected, explained)
         return path, expected, explained
-
-    def _unplayable(self, scenario: Scenario, path) -> str | None:
-        trunk = self.trunks.get(path.call["trunk"] or "")
-        if trunk is None or trunk.type != "sip_register":
-            return "the lab carrier plays registering providers only; this DID comes on no such trunk"
-        rung = {e for s in path.steps for e in s.extensions}
-        if rung & self.mobiles:
-            return f"it rings {', '.join(sorted(rung & self.mobiles))}, whose mobile the lab carrier would answer"
-        keys = list(scenario.call.get("press") and str(scenario.call["press"]).split(",") or [])
-        while keys and keys[-1].strip() == NO_KEY:
-            keys.pop()
-        if NO_KEY in [k.strip() for k in keys]:
-            return "a key after a prompt left silent: when to send it depends on the prompt's length"
-        crm = any(s.kind == "crm" for s in path.steps)
-        if crm and self.site.crm and not str(self.site.crm.url).startswith(webhooks.BASE_URL):
-            return "the CRM lookup goes to the site's own CRM, whose answer a replay can't set"
-        return None
 
     def _not(self, scenario, reason, expected=None, explained=None) -> Outcome:
         return Outcome(scenario.index, scenario.name, "not_replayed", expected, explained, reason=reason)
@@ -221,6 +203,28 @@ class _Run:
             else:
                 before += seconds
         return before, after
+
+
+def why_not_placed(site: Site, variables: dict, scenario: Scenario, path) -> str | None:
+    """What the lab can't place or the PBX's log can't tell for this call (None: it can be replayed)."""
+    trunk = next((t for t in site.trunks if t.name == path.call["trunk"]), None)
+    if trunk is None or trunk.type != "sip_register":
+        return "the lab carrier plays registering providers only; this DID comes on no such trunk"
+    mobiles = {e["number"] for e in variables["asterisk__extensions"] if e.get("mobile")}
+    rung = {e for s in path.steps for e in s.extensions}
+    if rung & mobiles:
+        return f"it rings {', '.join(sorted(rung & mobiles))}, whose mobile the lab carrier would answer"
+    keys = [k.strip() for k in str(scenario.call.get("press") or "").split(",") if k.strip()]
+    while keys and keys[-1] == NO_KEY:
+        keys.pop()
+    if NO_KEY in keys:
+        return "a key after a prompt left silent: when to send it depends on the prompt's length"
+    if "hangup" in path.trail():
+        return "a target that hangs up: its Hangup() can't be told from the call's own end in the PBX's log"
+    crm = any(s.kind == "crm" for s in path.steps)
+    if crm and site.crm and not str(site.crm.url).startswith(webhooks.BASE_URL):
+        return "the CRM lookup goes to the site's own CRM, whose answer a replay can't set"
+    return None
 
 
 def _pick_up(phone: Phone, done: threading.Event, timeout: float) -> None:

@@ -137,3 +137,31 @@ def test_the_command_needs_the_lab_and_a_scenario_for_the_site(runner, tmp_path)
     result = runner.invoke(app, ["test-calls", office_file, str(other), "--lab", "--json"])
     assert result.exit_code == 3
     assert json.loads(result.stdout)["errors"] == [f"{other}: no scenario for site example-office"]
+
+
+def test_what_the_lab_cant_place_or_the_log_cant_tell_is_not_replayed():
+    from pbxctl.testcalls.replay import why_not_placed
+
+    site = load_site(ROOT / "inventories" / "example-office" / "site.yml")
+    case = scenario("regional number has no schedule")
+    assert why_not_placed(site, office(), case, _at(case)) is None
+    silent_first = type(case)(case.index, case.site, case.name, {**case.call, "press": "-,1"})
+    assert "a key after a prompt left silent" in why_not_placed(site, office(), silent_first, _at(case))
+    v = yaml.safe_load(yaml.safe_dump(office()))
+    next(r for r in v["asterisk__inbound_routes"] if r["did"] == "+74954440000")["target_call"] = "Hangup()"
+    hangs_up = explain(v, case.explain_call(v["asterisk__timezone"]))
+    assert "a target that hangs up" in why_not_placed(site, v, case, hangs_up)
+    next(e for e in v["asterisk__extensions"] if e["number"] == "101")["mobile"] = {"number": "+79160000000"}
+    assert "whose mobile the lab carrier would answer" in why_not_placed(site, v, case, _at(case))
+
+
+def test_a_crm_the_lab_does_not_answer_for_is_not_replayed():
+    from pbxctl.testcalls.replay import why_not_placed
+
+    site = load_site(ROOT / "tests" / "lab" / "sites" / "routing" / "site.yml")  # its own CRM, not retargeted
+    v = site_vars(site)
+    (case,) = [s for s in load_scenarios(ROOT / "tests" / "lab" / "data" / "test_call_scenarios_routing.yml",
+                                         "routing-lab") if "names 202" in s.name]
+    path = explain(v, case.explain_call(v["asterisk__timezone"]))
+    assert why_not_placed(site, v, case, path) == ("the CRM lookup goes to the site's own CRM, whose answer a "
+                                                   "replay can't set")
