@@ -42,6 +42,7 @@ PARTS = {
     "pbxctl.lab": "actions",
     "pbxctl.fleet": "actions",  # many sites: one build, one run, a summary per site
     "pbxctl.build": "actions",  # Asterisk built into .debs on the control node, for suites without it
+    "pbxctl.testcalls": "actions",  # explain's scenarios replayed as real calls on the lab PBX
     # cli: Typer wiring, the one place user errors are printed
     "pbxctl.output": "cli",
     "pbxctl.lab.cli": "cli",

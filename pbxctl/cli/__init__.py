@@ -325,8 +325,10 @@ def _mount_sub_apps() -> None:
     from .explain import explain_command
     from .phones import phones_app
     from .router import router_app
+    from .testcalls import test_calls_command
 
     app.command("explain")(explain_command)
+    app.command("test-calls")(test_calls_command)
     app.command("backup")(backup_command)
     app.command("restore")(restore_command)
 

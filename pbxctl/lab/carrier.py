@@ -106,14 +106,15 @@ class Carrier:
         dtmf: str | None = None,
         wait: float = 5,
         answer_timeout: int = 20,
+        account: str | None = None,
     ) -> InboundCallResult:
-        """Call the PBX on `did` (through the account owning it) from `caller_id`; after answer, send `dtmf`
-        and keep the call up `wait` seconds. Blocks until the call is over."""
-        account = self._account_for(did)
+        """Call the PBX on `did` (through the account owning it, or the named one) from `caller_id`; after
+        answer, send `dtmf` and keep the call up `wait` seconds. Blocks until the call is over."""
+        found = self.accounts[account] if account else self._account_for(did)
         tag = uuid.uuid4().hex[:12]
         call_file = "\n".join(
             [
-                f"Channel: PJSIP/{did}@{account.username}",
+                f"Channel: PJSIP/{did}@{found.username}",
                 f'CallerID: "" <{caller_id}>',
                 f"WaitTime: {answer_timeout}",
                 "MaxRetries: 0",

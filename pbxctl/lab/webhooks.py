@@ -5,6 +5,7 @@ failures. The lab overlay points every webhook at this receiver on the host's la
 204 and appends each request as one JSON line to a file tests and the demo read back.
 
     start() / stop()     (by `lab up` and `lab down`); received() reads what came in
+    answer(path, body)   what a request to that path gets back instead of 204 (a CRM lookup's answer)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ BASE_URL = f"http://{layout.HOST_ADDRESS}:{PORT}"
 PID_FILE = layout.STATE_DIR / "webhooks.pid"
 RECEIVED = layout.LOG_DIR / "webhooks.jsonl"
 LOG = layout.LOG_DIR / "webhooks.log"
+ANSWERS = layout.STATE_DIR / "webhook-answers.json"  # {path: JSON body}, read at each request
 
 
 def url(path: str) -> str:
@@ -36,6 +38,28 @@ def received(path: str | None = None) -> list[dict]:
         return []
     requests = [json.loads(line) for line in RECEIVED.read_text().splitlines() if line.strip()]
     return [r for r in requests if path is None or r["path"].split("?")[0] == path]
+
+
+def answer(path: str, body: dict | None) -> None:
+    """From now on a request to path gets 200 with this JSON body (None: the usual 204 again)."""
+    answers = json.loads(ANSWERS.read_text()) if ANSWERS.exists() else {}
+    if body is None:
+        answers.pop(path, None)
+    else:
+        answers[path] = body
+    ANSWERS.parent.mkdir(parents=True, exist_ok=True)
+    partial = ANSWERS.with_suffix(".partial")
+    partial.write_text(json.dumps(answers))
+    partial.replace(ANSWERS)  # whole, never half-written, when the receiver reads it
+
+
+def _answer_for(path: str) -> bytes | None:
+    try:
+        answers = json.loads(ANSWERS.read_text())
+    except (OSError, ValueError):
+        return None
+    body = answers.get(path.split("?")[0])
+    return None if body is None else json.dumps(body).encode()
 
 
 def start() -> int:
@@ -73,8 +97,16 @@ class _Handler(BaseHTTPRequestHandler):
                  "headers": dict(self.headers.items()), "body": body}
         with self.log_file.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self.send_response(204)
+        answer = _answer_for(self.path)
+        if answer is None:
+            self.send_response(204)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
+        self.wfile.write(answer)
 
     do_POST = do_PUT = do_GET = _receive  # noqa: N815 (http.server's naming)
 
