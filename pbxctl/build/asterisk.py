@@ -79,6 +79,12 @@ def release(version: str, tarball: Source | None = None, pjproject: Source | Non
                    tuple(sorted(gsm, key=lambda g: g.driver)))
 
 
+def site_release(install, site_dir: Path) -> Release:
+    """The release a site's pbx.install asks for, with the GSM drivers whose source it names beside the site file."""
+    return release(install.version, gsm=tuple(gsm_source(driver, site_dir / src.path, src.sha256)
+                                              for driver, src in install.gsm_sources.items()))
+
+
 def gsm_source(driver: str, path: str | Path, sha256: str | None = None) -> GsmSource:
     """The driver's source as found now, checked against sha256 when one is given."""
     if driver not in GSM_PACKAGES:
