@@ -61,8 +61,12 @@ strip "$pkg/usr/sbin/asterisk"
 
 # the configuration pbxctl does not template: where things live and who runs Asterisk
 mkdir -p "$pkg/etc/asterisk" "$pkg/lib/systemd/system" "$pkg/DEBIAN"
-# the tones of the country zones (busy, ringback): pbxctl does not template them, Debian's asterisk-config ships them
-install -m 0644 configs/samples/indications.conf.sample "$pkg/etc/asterisk/indications.conf"
+# what pbxctl does not template and Debian's asterisk-config ships as Asterisk's samples: the tones of the country
+# zones (busy, ringback), and the files the core reads at every start. Without them the start logs "Unable to load
+# config file" as an ERROR, which the configuration check rightly takes for a refused configuration
+for name in indications cel acl udptl pjproject ccss; do
+  install -m 0644 "configs/samples/$name.conf.sample" "$pkg/etc/asterisk/$name.conf"
+done
 cat > "$pkg/etc/asterisk/asterisk.conf" <<EOF
 [directories]
 astetcdir => /etc/asterisk
@@ -107,7 +111,7 @@ set -e
 if [ "$1" = configure ]; then
   getent passwd asterisk >/dev/null || adduser --system --group --quiet --home /var/lib/asterisk \
     --no-create-home --disabled-login --gecos "Asterisk PBX daemon" asterisk
-  for dir in /var/lib/asterisk /var/log/asterisk /var/spool/asterisk /etc/asterisk; do
+  for dir in /var/lib/asterisk /var/lib/asterisk/keys /var/log/asterisk /var/spool/asterisk /etc/asterisk; do
     mkdir -p "$dir"; chown -R asterisk:asterisk "$dir"
   done
   chmod 750 /var/spool/asterisk
@@ -115,7 +119,7 @@ if [ "$1" = configure ]; then
 fi
 EOF
 chmod 755 "$pkg/DEBIAN/postinst"
-printf '/etc/asterisk/asterisk.conf\n/etc/asterisk/indications.conf\n' > "$pkg/DEBIAN/conffiles"
+(cd "$pkg" && find etc -type f | sed 's|^|/|' | sort) > "$pkg/DEBIAN/conffiles"
 
 # runtime dependencies: whatever the built binaries link against, as the suite's packages name them
 mkdir -p debian && printf 'Source: asterisk\n\nPackage: asterisk\nArchitecture: any\n' > debian/control
