@@ -115,11 +115,9 @@ def test_the_trunk_is_reported_not_connected(office):
     assert f"/dev/modem/by-imei/{IMEI}" in on_pbx("cat /etc/asterisk/quectel.conf")
 
 
-# chan_quectel's source files (the log names the file a message comes from)
-DRIVER_SOURCES = ("app", "at_command", "at_parse", "at_queue", "at_read", "at_response", "chan_quectel", "channel",
-                  "char_conv", "cli", "cpvt", "dc_config", "error", "helpers", "monitor_thread", "msg_tech", "pcm",
-                  "pdu", "smsdb", "tty")
-COMPLAINT_RE = re.compile(rf"(ERROR|WARNING)\[\d+\][^:]*: ({'|'.join(DRIVER_SOURCES)})\.c:")
+# chan_quectel's messages name their source file as src/<file>.c (its build maps the source path so); Asterisk's
+# own files have no such prefix
+COMPLAINT_RE = re.compile(r"(ERROR|WARNING)\[\d+\]:? src/\w+\.c:")
 
 
 def _driver_complaints() -> list[str]:
@@ -134,7 +132,7 @@ def test_the_drivers_configuration_check_passes(office):
     assert "[TTY] Unable to open /dev/modem/by-imei/" + IMEI in on_pbx("cat /var/log/asterisk/messages.log"), \
         "chan_quectel never tried the modem's IMEI path"
     reload = on_pbx("asterisk -rx 'quectel reload now'")
-    assert "No such command" not in reload, reload
+    assert "No such command" not in reload and "Usage" not in reload, reload
     time.sleep(3)
     complaints = _driver_complaints()
     assert not complaints, "\n".join(complaints)
