@@ -199,16 +199,17 @@ def _build_gsm(rel: Release, suite: str, source: GsmSource, root: Path, recipe: 
     """The driver, compiled in the root Asterisk was just built in (its /build tree is still there)."""
     shutil.copy(GSM_SCRIPT, recipe / "build-gsm.sh")
     # only the source itself is shown to the build: a tarball's folder may hold anything else
-    bind = f"--bind-ro={source.path}:/gsm" if source.path.is_dir() else f"--bind-ro={source.path}:/gsm/{source.path.name}"
-    log(f"building {source.driver} against Asterisk {rel.version} (log: {partial / ('build-' + source.driver + '.log')})")
+    inside = "/gsm" if source.path.is_dir() else f"/gsm/{source.path.name}"
+    log_file = partial / f"build-{source.driver}.log"
+    log(f"building {source.driver} against Asterisk {rel.version} (log: {log_file})")
     processes.run_logged(
         ["systemd-nspawn", "-q", "--register=no", "--keep-unit", "--as-pid2", "-D", str(root),
-         bind, f"--bind-ro={recipe}:/recipe", f"--bind={partial}:/out",
+         f"--bind-ro={source.path}:{inside}", f"--bind-ro={recipe}:/recipe", f"--bind={partial}:/out",
          f"--setenv=DRIVER={source.driver}", f"--setenv=VERSION={rel.version}",
          f"--setenv=PKG_VERSION={package_version(rel, suite)}",
          f"--setenv=GSM_PKG_VERSION={gsm_package_version(rel, suite, source)}",
          "sh", "/recipe/build-gsm.sh"],
-        partial / f"build-{source.driver}.log", f"building {source.driver} for Asterisk {rel.version} on {suite}",
+        log_file, f"building {source.driver} for Asterisk {rel.version} on {suite}",
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **rootfs.NSPAWN_ENV},
     )
 

@@ -53,13 +53,14 @@ def gsm_checks(site: Site, state: dict[str, str]) -> list[Check]:
             said = device.get("_said", "no answer")
             checks.append(Check(f"trunk {trunk.name}", "fail", f"chan_quectel has no device {trunk.name} ({said}): "
                                 "its quectel.conf section did not load"))
-        elif status in ("Not connected", "Stopped"):
+        # the state may carry what the driver plans next ("Not connected Start scheduled")
+        elif status.startswith(("Not connected", "Stopped")):
             checks.append(Check(f"trunk {trunk.name}", "fail",
-                                f"GSM modem with {by} not found ({status.lower()}; no /dev/modem/"
+                                f"GSM modem with {by} not found ({status}; no /dev/modem/"
                                 f"{'by-imsi/' + trunk.imsi if trunk.imsi else 'by-imei/' + trunk.imei}): check that "
                                 "it is plugged in and powered"))
-        elif status in ("Not initialized", "GSM not registered"):
-            checks.append(Check(f"trunk {trunk.name}", "fail", f"GSM modem with {by} found, but {status.lower()}: "
+        elif status.startswith(("Not initialized", "GSM not registered")):
+            checks.append(Check(f"trunk {trunk.name}", "fail", f"GSM modem with {by} found, but {status}: "
                                 "check the SIM and the signal"))
         else:
             checks.append(Check(f"trunk {trunk.name}", "ok", f"GSM modem with {by} on the network ({status})"))

@@ -142,6 +142,17 @@ def test_quectel_conf_opens_each_modem_by_its_imei_or_imsi(site_file):
     assert "[gsm-b]\ndata=/dev/modem/by-imsi/250010100007919\n" in text
     # keys chan_quectel reads (dc_config.c); chan_dongle's names (resetdongle, disablesms) are not among them
     assert "resetmodem=yes" in text and "resetquectel" not in text and "disablesms" not in text
+    keys = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith(";")}
+    assert keys <= QUECTEL_KEYS, keys - QUECTEL_KEYS
+    # its dtmf is on/off: chan_dongle's 'relax' was logged as invalid and crashed Asterisk in the lab
+    assert "dtmf=relax" not in text
+
+
+# what chan_quectel's dc_config.c reads: [general] interval, the device keys, the shared settings
+QUECTEL_KEYS = {"interval", "audio", "data", "alsadev", "uac", "slin16", "context", "exten", "language", "group",
+                "rxgain", "txgain", "callingpres", "usecallingpres", "autodeletesms", "resetmodem", "disable",
+                "initstate", "callwaiting", "multiparty", "dtmf", "dtmf_duration", "moh", "query_time", "dsci", "qhup",
+                "msg_direct", "msg_storage", "msg_service"}
 
 
 def test_modules_conf_loads_the_driver(site_file):
@@ -175,7 +186,7 @@ def test_doctor_says_which_modem_is_not_found(site_file):
     site = load_site(site_file)
     checks = {c.name: c for c in gsm_checks(site, {
         "gsm_module": MODULE_SHOW,
-        "gsm_devices": _state("gsm-a", "Not connected") + _state("gsm-b", "Free", "/dev/modem/by-imsi/x")})}
+        "gsm_devices": _state("gsm-a", "Not connected Start scheduled") + _state("gsm-b", "Free", "/dev/modem/x")})}
     assert checks["trunk gsm-a"].status == "fail"
     assert f"IMEI {IMEI} not found" in checks["trunk gsm-a"].message
     assert checks["trunk gsm-b"].status == "ok" and "IMSI 250010100007919" in checks["trunk gsm-b"].message
