@@ -17,6 +17,7 @@ from .site import Site
 from .site.base import KeyProblem
 from .site.checks import cross_check
 from .site.extends import EXTENDS_KEY, deep_merge, origin
+from .site.gsm import gsm_source_problems
 from .site.paths import missing_repo_files
 
 # keys the model also reads under an older name (validation_alias): a problem is shown where the file has it
@@ -331,6 +332,7 @@ def _load_site(file: FsPath) -> Site:
         raise SiteInvalid(_layered(file, located, base, problems)) from None
     problems += cross_check(site)
     problems += [Problem(path, message) for path, message in missing_repo_files(site, file.parent)]
+    problems += gsm_source_problems(site, file.parent)
     if problems:
         raise SiteInvalid(_layered(file, located, base, problems))
     return site

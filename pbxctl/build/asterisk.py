@@ -3,6 +3,9 @@
 The build runs in a throwaway root of the target suite (the lab's cached base image) under systemd-nspawn, never
 on a PBX; its .deb lands in ~/.cache/pbxctl/asterisk/<version>-<suite>-<arch>-<recipe>/ and is reused by every
 later apply. The recipe hash covers the script, the module set and the sources, so changing any rebuilds.
+A GSM channel driver the site names the source of (pbx.install.gsm_sources) is compiled in the same root right
+after Asterisk, against that tree's headers, into a package of its own (build-gsm.sh); its source's hash is part
+of the recipe.
 """
 
 from __future__ import annotations
@@ -22,9 +25,13 @@ import yaml
 
 from pbxctl.build import modules
 from pbxctl.lab import layout, processes, rootfs
+from pbxctl.site import gsm
 
 HERE = Path(__file__).parent
 SCRIPT = HERE / "build-asterisk.sh"
+GSM_SCRIPT = HERE / "build-gsm.sh"
+# the Debian package each GSM driver is built into (build-gsm.sh names it the same)
+GSM_PACKAGES = {"chan_quectel": "asterisk-chan-quectel"}
 RELEASES = HERE / "releases.yml"
 PACKAGE_REVISION = "pbxctl1"  # bumped when the packaging (not Asterisk) changes
 
@@ -40,10 +47,20 @@ class Source:
 
 
 @dataclass(frozen=True)
+class GsmSource:
+    """A GSM channel driver's source tree on the control node: a directory, or a .tar.gz/.tar.xz of one."""
+
+    driver: str
+    path: Path
+    sha256: str  # of the tarball, or of the directory's files (pbxctl.site.gsm.tree_sha256)
+
+
+@dataclass(frozen=True)
 class Release:
     version: str
     tarball: Source
     pjproject: Source
+    gsm: tuple[GsmSource, ...] = ()
 
 
 def releases() -> dict[str, Release]:
@@ -52,12 +69,33 @@ def releases() -> dict[str, Release]:
             for version, entry in data.items()}
 
 
-def release(version: str, tarball: Source | None = None, pjproject: Source | None = None) -> Release:
+def release(version: str, tarball: Source | None = None, pjproject: Source | None = None,
+            gsm: tuple[GsmSource, ...] = ()) -> Release:
     known = releases().get(version)
     if known is None and not (tarball and pjproject):
         raise BuildError(f"Asterisk {version} has no known sources (known: {', '.join(releases())}); give its "
                          "tarball and pjproject component as URL=SHA256")
-    return Release(version, tarball or known.tarball, pjproject or known.pjproject)
+    return Release(version, tarball or known.tarball, pjproject or known.pjproject,
+                   tuple(sorted(gsm, key=lambda g: g.driver)))
+
+
+def site_release(install, site_dir: Path) -> Release:
+    """The release a site's pbx.install asks for, with the GSM drivers whose source it names beside the site file."""
+    return release(install.version, gsm=tuple(gsm_source(driver, site_dir / src.path, src.sha256)
+                                              for driver, src in install.gsm_sources.items()))
+
+
+def gsm_source(driver: str, path: str | Path, sha256: str | None = None) -> GsmSource:
+    """The driver's source as found now, checked against sha256 when one is given."""
+    if driver not in GSM_PACKAGES:
+        raise BuildError(f"no build recipe for the GSM driver {driver!r} (known: {', '.join(GSM_PACKAGES)})")
+    path = Path(path).resolve()
+    digest = gsm.source_sha256(path)
+    if digest is None:
+        raise BuildError(f"{driver} source {path}: not a directory or a {' / '.join(gsm.ARCHIVES)} file")
+    if sha256 and digest != sha256.lower():
+        raise BuildError(f"{driver} source {path}: sha256 {digest}, expected {sha256}")
+    return GsmSource(driver, path, digest)
 
 
 def cache_root() -> Path:
@@ -69,7 +107,12 @@ def host_arch() -> str:
 
 
 def recipe_hash(rel: Release) -> str:
-    parts = [SCRIPT.read_bytes(), "\n".join(modules.wanted()).encode(), repr(rel).encode(), PACKAGE_REVISION.encode()]
+    # a GSM source counts by its driver and content, not by where it lies on this control node
+    # (written out as a Release without GSM drivers reads, so the key of a build without them is what it was)
+    base = f"Release(version={rel.version!r}, tarball={rel.tarball!r}, pjproject={rel.pjproject!r})"
+    parts = [SCRIPT.read_bytes(), "\n".join(modules.wanted()).encode(), base.encode(), PACKAGE_REVISION.encode()]
+    if rel.gsm:
+        parts += [GSM_SCRIPT.read_bytes(), *(f"{g.driver}={g.sha256}".encode() for g in rel.gsm)]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:10]
 
 
@@ -78,6 +121,11 @@ def package_version(rel: Release, suite: str) -> str:
     # recipe makes a rebuild (a pbxctl that loads another module) a new version, so a server running the
     # previous build of the same release gets it, through the checked upgrade, instead of apt seeing it installed
     return f"2:{rel.version}-{PACKAGE_REVISION}+{recipe_hash(rel)}~{suite}"
+
+
+def gsm_package_version(rel: Release, suite: str, source: GsmSource) -> str:
+    # Asterisk's package version plus the source's hash: a changed driver source is a new package version
+    return f"{package_version(rel, suite)}+{source.driver.replace('_', '')}.{source.sha256[:10]}"
 
 
 def output_dir(rel: Release, suite: str, arch: str) -> Path:
@@ -128,19 +176,51 @@ def _build(rel: Release, suite: str, arch: str, out: Path, log) -> Path:
             partial / "build.log", f"building Asterisk {rel.version} for {suite}",
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **rootfs.NSPAWN_ENV},
         )
+        for source in rel.gsm:
+            _build_gsm(rel, suite, source, root, recipe, partial, log)
     finally:
         rootfs.remove_tree(root)
-    debs = sorted(p.name for p in partial.glob("*.deb"))
+    # Asterisk's own package first (debs[0]), the GSM drivers' after it
+    debs = sorted((p.name for p in partial.glob("*.deb")), key=lambda name: (not name.startswith("asterisk_"), name))
     if not debs:
         raise BuildError(f"the build left no package (see {partial / 'build.log'})")
     manifest = {"version": rel.version, "package_version": package_version(rel, suite), "suite": suite,
                 "arch": arch, "debs": debs, "recipe": recipe_hash(rel),
                 "modules": (partial / "modules-built.txt").read_text().split(),
+                "gsm": {g.driver: {"package": GSM_PACKAGES[g.driver], "sha256": g.sha256,
+                                   "version": gsm_package_version(rel, suite, g),
+                                   "deb": _deb_of(debs, GSM_PACKAGES[g.driver])} for g in rel.gsm},
                 "build_seconds": round(time.monotonic() - started)}
     (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)
     return out
+
+
+def _build_gsm(rel: Release, suite: str, source: GsmSource, root: Path, recipe: Path, partial: Path, log) -> None:
+    """The driver, compiled in the root Asterisk was just built in (its /build tree is still there)."""
+    shutil.copy(GSM_SCRIPT, recipe / "build-gsm.sh")
+    # only the source itself is shown to the build: a tarball's folder may hold anything else
+    inside = "/gsm" if source.path.is_dir() else f"/gsm/{source.path.name}"
+    log_file = partial / f"build-{source.driver}.log"
+    log(f"building {source.driver} against Asterisk {rel.version} (log: {log_file})")
+    processes.run_logged(
+        ["systemd-nspawn", "-q", "--register=no", "--keep-unit", "--as-pid2", "-D", str(root),
+         f"--bind-ro={source.path}:{inside}", f"--bind-ro={recipe}:/recipe", f"--bind={partial}:/out",
+         f"--setenv=DRIVER={source.driver}", f"--setenv=VERSION={rel.version}",
+         f"--setenv=PKG_VERSION={package_version(rel, suite)}",
+         f"--setenv=GSM_PKG_VERSION={gsm_package_version(rel, suite, source)}",
+         "sh", "/recipe/build-gsm.sh"],
+        log_file, f"building {source.driver} for Asterisk {rel.version} on {suite}",
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **rootfs.NSPAWN_ENV},
+    )
+
+
+def _deb_of(debs: list[str], package: str) -> str:
+    found = [d for d in debs if d.startswith(package + "_")]
+    if not found:
+        raise BuildError(f"the build left no {package} package")
+    return found[0]
 
 
 def _fetch(rel: Release) -> Path:

@@ -34,7 +34,8 @@ def asterisk_command(site: SiteArg, suite: SuiteOpt = None) -> None:
     for name in suite:
         started = time.monotonic()
         try:
-            directory = asterisk.ensure_built(asterisk.release(loaded.pbx.install.version), name,
+            # the GSM drivers the site's trunks use are built with it (pbx.install.gsm_sources)
+            directory = asterisk.ensure_built(asterisk.site_release(loaded.pbx.install, site.resolve().parent), name,
                                               log=lambda message: err.print(message))
         except asterisk.BuildError as error:
             raise UserError([str(error)]) from error

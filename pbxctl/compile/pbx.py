@@ -158,12 +158,21 @@ def _number_ranges(site: Site) -> list[dict]:
     return tables([own, *(dialplan_plan(region)["code"] for region in allowed)])
 
 
+def _install(site: Site) -> dict:
+    install = site.pbx.install
+    found = {"source": install.source, "version": install.version}
+    if install.gsm_sources:
+        found["gsm_sources"] = {d: s.model_dump(mode="json", exclude_none=True) for d, s in install.gsm_sources.items()}
+    return found
+
+
 def pbx_vars(site: Site) -> dict:
     country = site.site.country
     recorded = {e.number for e in site.extensions if e.recording == "always"}  # who records every call
     return {
         "asterisk__flavour": site.pbx.flavour,
-        "asterisk__install": {"source": site.pbx.install.source, "version": site.pbx.install.version},
+        # GSM driver sources stay relative to the site file: the role reads them beside it (asterisk__site_dir)
+        "asterisk__install": _install(site),
         "asterisk__address": pbx_address(site),
         "asterisk__sip_port": site.pbx.sip_port,
         "asterisk__local_networks": [str(n) for n in site.pbx.local_networks],

@@ -4,6 +4,7 @@ import re
 
 from ..site import Site
 from .checks import Check
+from .gsm import gsm_checks, gsm_commands
 
 PBX_COMMANDS = {
     "asterisk_active": "systemctl is-active asterisk",
@@ -16,7 +17,7 @@ PBX_COMMANDS = {
 
 def pbx_commands(site: Site) -> dict[str, str]:
     """What to read on the PBX for this site: the provisioning servers it lists, on the ports it names."""
-    commands = dict(PBX_COMMANDS)
+    commands = {**PBX_COMMANDS, **gsm_commands(site)}
     if not site.phones:
         return commands
     protocols = site.provisioning.protocols
@@ -32,7 +33,7 @@ REGISTRATION_RE = re.compile(r"^\s*trunk-([a-z0-9_-]+)/\S+\s+\S+\s+(\S+)")
 
 
 def pbx_checks(site: Site, state: dict[str, str]) -> list[Check]:
-    return [_running(state), *_registrations(site, state), *_services(site, state)]
+    return [_running(state), *_registrations(site, state), *gsm_checks(site, state), *_services(site, state)]
 
 
 def _running(state: dict[str, str]) -> Check:

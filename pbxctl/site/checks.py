@@ -12,6 +12,7 @@ from .catalogue import MODELS
 from .encryption import encryption_problems
 from .features import feature_problems
 from .general import known_zones
+from .gsm import gsm_problems
 from .links import link_problems, linked
 from .loops import loop_problems
 from .model import Site
@@ -32,6 +33,7 @@ def cross_check(site: Site) -> list[Problem]:
         *link_problems(site),
         *feature_problems(site),
         *encryption_problems(site),
+        *gsm_problems(site),
     ]
 
 

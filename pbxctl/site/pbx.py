@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from .base import KeyProblem, Model
 from .encryption import SipTls
+from .gsm import GsmSource
 
 Codec = Literal["alaw", "ulaw", "g722", "g729", "opus", "gsm"]
 # the codecs whose translator modules.conf loads (codec_alaw, codec_ulaw, codec_g722, codec_gsm); Debian's
@@ -49,6 +50,9 @@ class Install(Model):
                                                "on the control node into a .deb (Debian 12/13 have no Asterisk)")
     version: Annotated[str | None, AfterValidator(_buildable)] = Field(
         None, description="Asterisk release to build (source: build); changing it upgrades the PBX")
+    gsm_sources: dict[Literal["chan_quectel", "chan_dongle"], GsmSource] = Field(
+        default_factory=dict, description="source trees of the GSM channel drivers the trunks use (source: build): "
+        "no distribution packages them, so each is compiled against the built Asterisk into a package of its own")
 
     @model_validator(mode="after")
     def _version_for_build(self) -> "Install":
@@ -57,6 +61,8 @@ class Install(Model):
         if self.source == "distro" and self.version is not None:
             # the distribution decides its version; pinning another would be a promise apt cannot keep
             raise KeyProblem("version", "version is for source: build; distro installs and holds the distribution's")
+        if self.source == "distro" and self.gsm_sources:
+            raise KeyProblem("gsm_sources", "gsm_sources are built with Asterisk: they need source: build")
         return self
 
 

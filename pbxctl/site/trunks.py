@@ -90,12 +90,14 @@ class SipIpTrunk(TrunkBase):
 
 
 class GsmDongleTrunk(TrunkBase):
-    type: Literal["gsm_dongle"] = Field(description="a GSM modem on the PBX (chan_dongle or chan_quectel)")
-    imei: str = Field(pattern=r"^[0-9]{15}$", description="modem chosen by IMEI: USB paths move after a blip")
+    type: Literal["gsm_dongle"] = Field(description="a GSM modem on the PBX (Quectel or SIMCom module, chan_quectel)")
+    imei: str = Field(pattern=r"^[0-9]{15}$", description="modem chosen by IMEI: USB paths move after a blip (udev "
+                      "names its AT port /dev/modem/by-imei/<IMEI> from the modem's own answer)")
     imsi: str | None = Field(None, pattern=r"^[0-9]{15}$",
                              description="the SIM's IMSI (15 digits), when the modem is to be matched by its SIM")
-    driver: Literal["chan_dongle", "chan_quectel"] = Field("chan_dongle",
-                                                           description="Asterisk channel driver for the modem")
+    driver: Literal["chan_dongle", "chan_quectel"] = Field(
+        "chan_quectel", description="Asterisk channel driver for the modem, built with Asterisk from "
+        "pbx.install.gsm_sources (chan_dongle: not built yet)")
 
 
 Trunk = Annotated[SipRegisterTrunk | SipIpTrunk | GsmDongleTrunk, Field(discriminator="type")]

@@ -11,7 +11,7 @@ from pbxctl.compile.dialplan import call, hunt_steps
 from pbxctl.load import load_site
 from pbxctl.site.routing import RingGroup
 
-from .conftest import EXAMPLES, MINIMAL, write_site
+from .conftest import EXAMPLES, MINIMAL, write_site, write_stand_in_source
 from .test_guard import OUTSIDE, contexts, expressions, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +58,10 @@ def test_the_role_renders_every_included_file():
 
 
 GSM_SITE = MINIMAL + """\
+  install:
+    source: build
+    version: 22.10.1
+    gsm_sources: {chan_quectel: {path: chan_quectel.tar.gz}}
 extensions:
   - {number: "101", name: Anna}
 trunks:
@@ -70,11 +74,12 @@ outbound_routes:
 
 def test_each_gsm_modem_is_dialled_through_its_own_driver(tmp_path):
     """A chan_quectel modem is a Quectel/ channel (it was rendered as Dongle/, a channel chan_quectel never has)."""
+    write_stand_in_source(tmp_path / "chan_quectel.tar.gz")
     variables = site_vars(load_site(write_site(tmp_path, GSM_SITE)))
     steps = contexts(dialplan(variables)["extensions_trunks.conf"])["route-mobile"]
     dials = [s for s in steps if ",Dial(" in s]
     assert dials == [" same => n,Dial(Quectel/sim-a/${dial},120,T${opts})",
-                     " same => n,Dial(Dongle/sim-b/${dial},120,T${opts})"]
+                     " same => n,Dial(Quectel/sim-b/${dial},120,T${opts})"]
 
 
 @pytest.fixture(scope="module", params=EXAMPLES, ids=lambda p: p.parent.name)

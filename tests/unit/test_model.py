@@ -54,7 +54,7 @@ def test_trunk_defaults_per_type():
     assert (reg.port, reg.transport, reg.expiration, reg.channels) == (5060, "udp", 300, 2)
     assert reg.inbound_format == "e164" and reg.outbound_format == "e164" and reg.dids == []
     assert ip.username is None and str(ip.match[0]) == "198.51.100.0/24"
-    assert gsm.driver == "chan_dongle" and gsm.imsi is None
+    assert gsm.driver == "chan_quectel" and gsm.imsi is None
 
 
 def test_routing_defaults():
