@@ -229,24 +229,17 @@ def _fetch(rel: Release) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, source in (("asterisk.orig.tar.xz", rel.tarball), ("pjproject.tar.xz", rel.pjproject)):
         target = directory / name
-        if target.exists() and _sha256(target) == source.sha256:
+        if target.exists() and gsm.file_sha256(target) == source.sha256:
             continue
         partial = target.with_suffix(".part")
         proxy = os.environ.get("PBXCTL_BUILD_PROXY")  # the lab's proxy, where the control node has no route out
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy} if proxy else {}))
         with opener.open(source.url, timeout=60) as response, open(partial, "wb") as handle:
             shutil.copyfileobj(response, handle)
-        digest = _sha256(partial)
+        digest = gsm.file_sha256(partial)
         if digest != source.sha256:
             partial.unlink()
             raise BuildError(f"{source.url}: sha256 {digest}, expected {source.sha256}")
         partial.rename(target)
     return directory
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -34,7 +34,7 @@ class GsmSource(Model):
                                "build refuses any other source")
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -49,7 +49,7 @@ def tree_sha256(directory: Path) -> str:
         if path.is_file() and not path.is_symlink():
             digest.update(str(path.relative_to(directory)).encode() + b"\0")
             digest.update(b"x" if os.access(path, os.X_OK) else b"-")
-            digest.update(_file_sha256(path).encode())
+            digest.update(file_sha256(path).encode())
     return digest.hexdigest()
 
 
@@ -58,7 +58,7 @@ def source_sha256(path: Path) -> str | None:
     if path.is_dir():
         return tree_sha256(path)
     if path.is_file() and path.name.endswith(ARCHIVES):
-        return _file_sha256(path)
+        return file_sha256(path)
     return None
 
 
