@@ -64,7 +64,7 @@ def _facts(facts) -> str:
     if facts is None:
         return "—"
     end = facts.result + (f" {facts.extension}" if facts.extension else "")
-    schedule = f"{facts.schedule}: " if facts.schedule else ""
+    schedule = f"{', '.join(facts.schedule)}: " if facts.schedule else ""
     return f"{schedule}{' → '.join(facts.trail)} ⇒ {end}"
 
 

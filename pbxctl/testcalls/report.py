@@ -1,31 +1,40 @@
 """What a scenario says, what explain says, what the PBX did: the same four facts each, and how they compare."""
 
+import re
 from dataclasses import asdict, dataclass, field
 
 from ..explain import Path
 
 JSON_VERSION = 1
 FACTS = ("schedule", "trail", "result", "extension")  # what a replay is compared on
+SCHEDULE_STEP = re.compile(r"schedule (\S+): (open|closed)")  # explain's words for a schedule the call meets
 
 
 @dataclass
 class Expected:
-    schedule: str | None = None  # open / closed; None: the route has no schedule
+    # each schedule the call meets, in order (the route's, an IVR key's, a ring group's): "office: open"
+    schedule: list[str] = field(default_factory=list)
     trail: list[str] = field(default_factory=list)
     result: str | None = None  # answered / voicemail / hangup
     extension: str | None = None
 
     @staticmethod
     def of_path(path: Path) -> "Expected":
-        schedules = [s.text for s in path.steps if s.kind == "schedule"]
-        verdict = schedules[0].split(": ", 1)[1].split(" ", 1)[0] if schedules else None
-        return Expected(verdict, path.trail(), path.outcome.result, path.outcome.extension)
+        met = [SCHEDULE_STEP.search(s.text) for s in path.steps if s.kind == "schedule"]
+        return Expected([f"{m[1]}: {m[2]}" for m in met if m], path.trail(), path.outcome.result,
+                        path.outcome.extension)
 
     @staticmethod
     def of_expect(expect: dict, fallback: "Expected") -> "Expected":
         """A scenario's expect block; a fact it leaves out is explain's."""
         given = {k: expect.get(k, getattr(fallback, k)) for k in FACTS}
         given["trail"] = [str(t) for t in given["trail"]]
+        # a scenario names a verdict ("open") or a schedule and its verdict ("sgt: closed"), one or a list, as
+        # tests/data/call_scenarios.yml does: a bare verdict is the schedule explain meets at that place
+        wanted = given["schedule"] or []
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        names = [met.split(": ", 1)[0] for met in fallback.schedule]
+        given["schedule"] = [w if ": " in w or i >= len(names) else f"{names[i]}: {w}" for i, w in enumerate(wanted)]
         given["extension"] = None if given["extension"] is None else str(given["extension"])
         return Expected(**given)
 

@@ -46,7 +46,7 @@ def read(lines: list[str], group_steps: dict[str, int]) -> Actual | None:
 def _step(actual: Actual, step: re.Match, group_steps: dict[str, int]) -> None:
     context, exten, app, args = step["context"], step["exten"], step["app"], step["args"]
     if context.startswith("schedule-") and app == "Return" and args in ("open", "closed"):
-        actual.schedule = actual.schedule or args  # the route's, as explain's first schedule step
+        actual.schedule.append(f"{context.removeprefix('schedule-')}: {args}")  # each check, as explain's steps
     elif context == "t-extension" and app == "Dial":
         actual.trail.append(f"extension:{exten}")
     elif context == "t-group" and app == "Dial":

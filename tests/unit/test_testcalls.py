@@ -94,7 +94,7 @@ LOG = [PREFIX + line for line in [
 
 def test_the_trail_is_read_from_the_pbxs_log_of_the_call():
     actual = read(LOG, {"ops": 3})
-    assert actual == Expected("open", ["group:ops 111", "group:ops 112"], "answered", "112")
+    assert actual == Expected(["office: open"], ["group:ops 111", "group:ops 112"], "answered", "112")
 
 
 def test_voicemail_ivr_and_a_call_nobody_answers():
@@ -105,19 +105,27 @@ def test_voicemail_ivr_and_a_call_nobody_answers():
         '-- Executing [s@ivr-regions:1] Answer("PJSIP/free-0000000a", "") in new stack',  # another call's
         '-- Executing [100@t-voicemail:2] VoiceMail("PJSIP/free-00000009", "100@default,u") in new stack',
     ]
-    assert read(lines, {}) == Expected(None, ["ivr:regions", "voicemail:100"], "voicemail", "100")
-    assert read(lines[:1], {}) == Expected(None, [], "hangup", None)
+    assert read(lines, {}) == Expected([], ["ivr:regions", "voicemail:100"], "voicemail", "100")
+    assert read(lines[:1], {}) == Expected([], [], "hangup", None)
     assert read(["nothing of a call"], {}) is None
 
 
 def test_a_difference_names_the_fact_and_who_says_what():
-    want = Expected("open", ["group:sales"], "answered", "104")
-    got = Expected("closed", ["voicemail:100"], "voicemail", "100")
+    want = Expected(["office: open"], ["group:sales"], "answered", "104")
+    got = Expected(["office: closed"], ["voicemail:100"], "voicemail", "100")
     found = compare(want, want, got)
-    assert found[0] == "schedule: expected open, the PBX closed"
+    assert found[0] == "schedule: expected [office: open], the PBX [office: closed]"
     assert len(found) == 4
-    assert compare(want, got, want)[0] == "schedule: expected open, explain says closed"
+    assert compare(want, got, want)[0] == "schedule: expected [office: open], explain says [office: closed]"
     assert compare(want, want, want) == []
+
+
+def test_a_scenario_names_a_verdict_or_a_schedule_with_it_as_explain_meets_them():
+    explained = Expected(["freephone: open", "sgt: closed"], ["voicemail:100"], "voicemail", "100")
+    both = Expected.of_expect({"schedule": ["open", "sgt: closed"]}, explained)
+    assert both.schedule == ["freephone: open", "sgt: closed"]
+    assert Expected.of_expect({"schedule": "sgt: closed"}, explained).schedule == ["sgt: closed"]
+    assert Expected.of_expect({}, explained).schedule == explained.schedule
 
 
 def test_every_scenario_file_entry_loads():
