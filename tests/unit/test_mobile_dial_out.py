@@ -39,7 +39,7 @@ def _compile(tmp_path, text: str = SITE) -> tuple[dict, dict[str, str]]:
     out = compile_site(site_file, tmp_path / "build").out_dir
     variables = yaml.safe_load((out / "vars.yml").read_text()) | yaml.safe_load((out / "secrets.yml").read_text())
     files = {name: render(f"asterisk/templates/etc/asterisk/{name}.j2", variables)
-             for name in ["extensions.conf", *included()]}
+             for name in ["extensions.conf", "modules.conf", *included()]}
     return variables, files
 
 
@@ -106,8 +106,11 @@ def test_a_call_from_the_mobile_on_a_did_is_sent_to_the_pin_prompt_before_any_ro
     assert mobiles == ["exten => +79161234567,1,Gosub(sub-mobile-dial-out,s,1(101))", " same => n,Return()"]
 
 
-def test_without_a_dial_out_mobile_the_trunk_context_is_as_before(tmp_path):
+def test_without_a_dial_out_mobile_the_trunk_context_is_as_before(tmp_path, compiled):
     _, files = _compile(tmp_path, SITE.replace(", dial_out: true", ""))
+    # Read() and PJSIP_ENDPOINT() are loaded only for a site that needs them
+    assert "app_read.so" not in files["modules.conf"] and "func_pjsip_endpoint.so" not in files["modules.conf"]
+    assert {"load => app_read.so", "load => func_pjsip_endpoint.so"} <= set(compiled[1]["modules.conf"].splitlines())
     assert "mobile-dial-out" not in files["extensions_trunks.conf"]
     assert contexts(files["extensions_features.conf"])["mobile-dial-out"] == []
 
