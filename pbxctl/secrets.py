@@ -42,6 +42,31 @@ def _pin(length: int = 6) -> str:
     return _draw(string.digits, length)
 
 
+MOBILE_PIN_LENGTH = (6, 12)
+
+
+def weak_pin(pin: object) -> str | None:
+    """Why a mobile's dial-out PIN is refused, or None. Caller ID can be spoofed: the PIN is what stands between a
+    stranger and a call out on the office's trunks, so it must be digits only (DTMF), 6-12 long, and not one a
+    guesser tries first (one digit repeated, a straight run up or down)."""
+    text = str(pin) if isinstance(pin, int | str) else ""
+    low, high = MOBILE_PIN_LENGTH
+    if not text.isascii() or not text.isdigit() or not low <= len(text) <= high:
+        return f"{low}-{high} digits, nothing else"
+    if len(set(text)) == 1:
+        return "one digit repeated: too easy to guess"
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(text, text[1:], strict=False)}
+    if steps in ({1}, {9}):
+        return "a straight run of digits: too easy to guess"
+    return None
+
+
+def _mobile_pin() -> str:
+    while weak_pin(pin := _pin(MOBILE_PIN_LENGTH[0])):
+        pass
+    return pin
+
+
 def vault_password_file(option: Path | None) -> Path | None:
     if option:
         return option
@@ -125,6 +150,9 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
         # auth user names are random too, so extension numbers can't be guessed from a scan
         secrets.ensure("extensions", extension.number, "username", lambda: "u" + _token(11).lower())
         secrets.ensure("extensions", extension.number, "voicemail_pin", _pin)
+        if extension.mobile is not None and extension.mobile.dial_out:
+            # what the mobile keys in before it may dial out as the extension (pbxctl.site.features)
+            secrets.ensure("extensions", extension.number, "mobile_pin", _mobile_pin)
     for trunk in site.trunks:
         if trunk.type != "gsm_dongle":
             secrets.ensure("trunk_endpoints", trunk.name, "id", lambda: _token(10).lower())

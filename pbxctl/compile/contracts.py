@@ -90,6 +90,7 @@ class MobileVars(Vars):
     number: str = Field(description="the mobile, E.164")
     after: int = Field(description="seconds the desk phone rings alone first (0: together)")
     route: str = Field(description="the outbound route that rings it (chosen at compile time)")
+    dial_out: bool = Field(False, description="calling a DID, it may dial out as the extension after its PIN")
 
 
 class ExtensionVars(Extension):
@@ -105,9 +106,17 @@ class ParkingLot(Vars):
     timeout: int
 
 
+class DialOutLock(Vars):
+    tries: int = Field(description="PIN tries a call")
+    failures: int = Field(description="wrong PINs within window seconds that lock a mobile's dial-out")
+    window: int
+    lock: int = Field(description="seconds a locked mobile's dial-out stays locked")
+
+
 class FeaturesVars(Vars):
     parking: ParkingLot | None = None
     conferences: list[Conference]
+    dial_out: DialOutLock
 
 
 class OutboundRouteVars(OutboundRoute):
@@ -198,6 +207,7 @@ class ExtensionSecret(Vars):
     username: str
     password: str
     voicemail_pin: str
+    mobile_pin: str | None = Field(None, description="the PIN its mobile keys in to dial out as it (dial_out)")
 
 
 class IntegrationAuth(Vars):

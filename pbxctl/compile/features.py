@@ -5,7 +5,7 @@ groups; the parking lot's slots and the conference rooms."""
 from ..numbers import to_e164
 from ..site import Site
 from ..site.extensions import Extension
-from ..site.features import mobile_route
+from ..site.features import DIAL_OUT_FAILURES, DIAL_OUT_LOCK, DIAL_OUT_TRIES, DIAL_OUT_WINDOW, mobile_route
 
 
 def extension(ext: Extension, site: Site) -> dict:
@@ -16,6 +16,8 @@ def extension(ext: Extension, site: Site) -> dict:
         # validate refuses a mobile no route reaches (pbxctl.site.features): None here is a bug
         assert route is not None, f"extension {ext.number}: no route to its mobile"
         data["mobile"] = {"number": number, "after": ext.mobile.after, "route": route.name}
+        if ext.mobile.dial_out:
+            data["mobile"]["dial_out"] = True
     data["pickup_groups"] = [g.name for g in site.features.pickup_groups if ext.number in g.members]
     return data
 
@@ -29,4 +31,6 @@ def features(site: Site) -> dict:
         slots = [str(first + n).zfill(width) for n in range(parking.slots)]
         lot = {"number": parking.number, "first": slots[0], "last": slots[-1], "slots": slots,
                "timeout": parking.timeout}
-    return {"parking": lot, "conferences": [c.model_dump(mode="json") for c in site.features.conferences]}
+    return {"parking": lot, "conferences": [c.model_dump(mode="json") for c in site.features.conferences],
+            "dial_out": {"tries": DIAL_OUT_TRIES, "failures": DIAL_OUT_FAILURES, "window": DIAL_OUT_WINDOW,
+                         "lock": DIAL_OUT_LOCK}}

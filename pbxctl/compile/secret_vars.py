@@ -4,7 +4,7 @@ import re
 
 from ..problems import SiteInvalid
 from ..resolve import sip_tls_names, tls_names
-from ..secrets import Secrets, integrations_with_auth, tls_server
+from ..secrets import Secrets, integrations_with_auth, tls_server, weak_pin
 from ..site import Site
 
 AMI_SECRET = re.compile(r"[A-Za-z0-9._~+-]{16,128}")
@@ -41,15 +41,29 @@ def _ami_secret(site: Site, secrets: Secrets) -> str | None:
     return value
 
 
+def _extension_secrets(site: Site, secrets: Secrets) -> dict:
+    """Each extension's SIP login and voicemail PIN; a dial-out mobile's PIN too, refused when one set by hand in
+    secrets.yml is weak (it is the only thing a spoofed caller ID does not give away)."""
+    found, problems = {}, []
+    for e in site.extensions:
+        found[e.number] = {item: secrets.get("extensions", e.number, item)
+                           for item in ("username", "password", "voicemail_pin")}
+        if e.mobile is not None and e.mobile.dial_out:
+            pin = secrets.get("extensions", e.number, "mobile_pin")
+            if why := weak_pin(pin):
+                problems.append(f"secrets.yml: extensions.{e.number}.mobile_pin: {why} (remove it and compile "
+                                f"to get a random one, or `pbxctl secrets set SITE extensions.{e.number}.mobile_pin`)")
+            found[e.number]["mobile_pin"] = str(pin)
+    if problems:
+        raise SiteInvalid(problems)
+    return found
+
+
 def role_secrets(site: Site, secrets: Secrets) -> dict:
     tls = tls_server(secrets, tls_names(site))
     integrations = _integration_auth(site, secrets)
     return {
-        "asterisk__extension_secrets": {
-            e.number: {item: secrets.get("extensions", e.number, item)
-                       for item in ("username", "password", "voicemail_pin")}
-            for e in site.extensions
-        },
+        "asterisk__extension_secrets": _extension_secrets(site, secrets),
         "asterisk__trunk_secrets": {
             t.name: secrets.get("trunks", t.name, "password")
             for t in site.trunks if secrets.get("trunks", t.name, "password")

@@ -21,6 +21,8 @@ ALERT_EVENTS = {
     "global_cap": "the PBX-wide limit of simultaneous outbound calls was hit",
     "route_cap": "a route's limit of simultaneous calls was hit",
     "outbound_minutes": "outbound minutes in the last hour went over the site's threshold",
+    "mobile_pin_failed": "a wrong PIN from a dial-out mobile's number (its caller ID may be spoofed)",
+    "mobile_dial_out_locked": "a dial-out mobile's dial-out locked after too many wrong PINs",
 }
 
 

@@ -20,6 +20,10 @@ class Mobile(Model):
                         "extension must reach it, and the toll-fraud guard must allow it")
     after: int = Field(0, ge=0, le=MOBILE_LATEST_START,
                        description="seconds the desk phone rings alone before the mobile joins; 0 = together")
+    dial_out: bool = Field(False, description="the mobile calling one of the site's DIDs may dial out as the "
+                           "extension: recognised by its number, asked for its PIN (secrets.yml extensions.<ext>."
+                           "mobile_pin), then the number; the call goes out on the extension's routes, guard, "
+                           "caller ID and recording policy")
 
 
 class Extension(Model):

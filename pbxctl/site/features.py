@@ -5,6 +5,9 @@ The mobile is rung through an outbound route like any call out, so what the toll
 call time (a premium or blocked prefix, a foreign number the route does not allow, a number in no range) is
 refused here at validate time: a mobile the guard would always refuse would only ever ring nothing.
 Feature codes (pickup *8 and **<ext>, do-not-disturb *78/*79, call forward *72/*90/*52) are fixed: README.
+A mobile with dial_out calls one of the site's DIDs to dial out as its extension: it is known by its number, so no
+two extensions may share it, and its PIN (secrets.yml) is what caller ID spoofing cannot give; the lock below is
+fixed too (README).
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ class Features(Model):
     parking: Parking | None = Field(None, description="call parking: transfer to its number, take back by slot")
     conferences: list[Conference] = Field(default_factory=list, description="conference rooms (ConfBridge)")
 
+# a dial-out mobile: PIN tries a call; wrong PINs within WINDOW seconds that lock its dial-out for LOCK seconds
+DIAL_OUT_TRIES = 3
+DIAL_OUT_FAILURES = 5
+DIAL_OUT_WINDOW = 900
+DIAL_OUT_LOCK = 1800
+
 _PATTERN_CHARS = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]"}
 
 
@@ -90,6 +99,7 @@ def guard_refusal(site: Site, route, number: str) -> str | None:
 
 
 def feature_problems(site: Site) -> Iterator[Problem]:
+    dial_out: dict[str, str] = {}
     for index, ext in enumerate(site.extensions):
         if ext.mobile is None:
             continue
@@ -105,6 +115,12 @@ def feature_problems(site: Site) -> Iterator[Problem]:
                           "is rung through one (its trunks, caller ID and toll-fraud guard)")
         elif problem := guard_refusal(site, route, number):
             yield Problem(path, problem)
+        if ext.mobile.dial_out:
+            # the caller's number is all that tells whose PIN to ask: one mobile, one extension
+            if number in dial_out:
+                yield Problem(("extensions", index, "mobile", "dial_out"), f"{number} already dials out as "
+                              f"extension {dial_out[number]}: a mobile dials out as one extension only")
+            dial_out.setdefault(number, ext.number)
     yield from _feature_numbers(site)
 
 
