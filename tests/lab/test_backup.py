@@ -51,9 +51,10 @@ def data_state(dirs: list[str]) -> str:
 
 def settled(state: str) -> list[str]:
     """A call record still waiting for the CRM when the backup ran is sent once the restored PBX is up: the same
-    bytes move from the spool's pending/ to sent/. Either place is the record kept."""
-    return sorted(re.sub(r"/pbxctl-cdr/(pending|sent)/", "/pbxctl-cdr/(pending|sent)/", line)
-                  for line in state.splitlines())
+    bytes move from the spool's pending/ into each target's queue and on to its sent/ (hard links, one per
+    target). Any of those places is the record kept, once."""
+    return sorted({re.sub(r"/pbxctl-cdr/(targets/[^/]+/)?(pending|sent)/([^/ ]+\.cdr)", r"/pbxctl-cdr/…/\3", line)
+                   for line in state.splitlines()})
 
 
 def pbxctl(*args: str, timeout: float = 1500) -> subprocess.CompletedProcess[str]:
