@@ -177,6 +177,8 @@ def fill_generated(site: Site, secrets: Secrets) -> bool:
         secrets.ensure("integrations", "ami", "secret", lambda: _token(24))
     if site.backup:  # the scheduled backup's login at its target (its public half goes in authorized_keys)
         secrets.ensure("backup", "ssh", "private_key", pki.new_ssh_key)
+    if site.standby:  # the pair's replication login: each node pushes to the other with it
+        secrets.ensure("standby", "ssh", "private_key", pki.new_ssh_key)
     return secrets.added != before
 
 

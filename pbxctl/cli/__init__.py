@@ -162,9 +162,10 @@ def schema(output: Annotated[Path | None, typer.Option("-o", "--output", help="w
 
 
 PLAYBOOKS = {"all": "site.yml", "pbx": "pbx.yml", "phones": "provisioning.yml", "router": "router.yml",
-             "ups": "ups.yml", "security": "security.yml"}
+             "ups": "ups.yml", "security": "security.yml", "standby": "standby.yml"}
 ROUTED = ("all", "pbx")  # the runs that install the routing (plan's routing diff, apply's record of it)
-OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups | security (default: everything)")]
+OnlyOpt = Annotated[str, typer.Option("--only", help="pbx | phones | router | ups | security | standby "
+                                      "(default: everything)")]
 LabOpt = Annotated[bool, typer.Option("--lab", help="apply to the local lab machines instead of the site's")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON document on stdout (pbxctl/run.schema.json)")]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="list the slowest tasks after the run")]
@@ -325,12 +326,15 @@ def _mount_sub_apps() -> None:
     from .explain import explain_command
     from .phones import phones_app
     from .router import router_app
+    from .standby import failback_command, failover_command
     from .testcalls import test_calls_command
 
     app.command("explain")(explain_command)
     app.command("test-calls")(test_calls_command)
     app.command("backup")(backup_command)
     app.command("restore")(restore_command)
+    app.command("failover")(failover_command)
+    app.command("failback")(failback_command)
 
     app.add_typer(lab_app, name="lab", help="Throw-away local servers (systemd-nspawn) standing in for a site's.")
     app.add_typer(router_app, name="router", help="The MikroTik router as a RouterOS script (.rsc), and SSH import.")

@@ -24,6 +24,7 @@ from .pbx import pbx_vars
 from .project import write_project
 from .secret_vars import role_secrets
 from .services import phone_file_vars, provisioning_vars, router_vars, security_vars, ups_vars
+from .standby import standby_secrets, standby_vars
 
 __all__ = ["Compiled", "Overlay", "compile_site", "load_with_secrets", "site_vars"]
 
@@ -48,6 +49,7 @@ def site_vars(site: Site) -> dict:
         **backup_vars(site),
         **asterisk_copies(site),
         **link_vars(site),
+        **standby_vars(site),
     }
 
 
@@ -58,6 +60,8 @@ def asterisk_copies(site: Site) -> dict:
         "asterisk__language": site.site.language,
         "asterisk__timezone": site.site.timezone,
         "asterisk__apt_proxy": str(site.site.apt_proxy) if site.site.apt_proxy else None,
+        # an office pair: SIP and RTP on the virtual address only, registrations on the active node only
+        "asterisk__standby_address": str(site.standby.virtual_address) if site.standby else None,
         **{f"asterisk__{key}": sec[f"security__{key}"] for key in (
             "max_outbound_calls", "international_hours", "alerts", "blocked_prefixes", "sip_allowed_networks")},
     }
@@ -158,7 +162,8 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
     shipped = phone_file_vars(site, phones.rendered)  # the role ships exactly what was rendered
     # files the site repo ships (IVR prompts) are found beside the site file
     plain = {**site_vars(site), **_site_files(site, site_file.resolve().parent), **shipped.plain}
-    secret = {**role_secrets(site, secrets), **link_secrets(site, secrets), **shipped.secret}
+    secret = {**role_secrets(site, secrets), **link_secrets(site, secrets),
+              **standby_secrets(site, secrets), **shipped.secret}
     contracts.check({**plain, **secret})  # what each role is given is what its contract declares
     previous = _previous_vars(out / "vars.yml")
     files = [

@@ -10,7 +10,8 @@ REFERENCE = ["/etc/asterisk"]
 # configuration files that hold passwords, PINs or tokens: left out of the reference copy (pbxctl.backup's scan of
 # the fetched archive is the guard against one this list misses)
 # (extensions_trunks.conf names the trunk endpoints, whose random part is a secret so nobody can guess one)
-SECRET_FILES = ["pjsip.conf", "pjsip_wizard.conf", "voicemail.conf", "manager.conf", "ari.conf", "http.conf",
+SECRET_FILES = ["pjsip.conf", "pjsip_registrations.conf",
+                "pjsip_wizard.conf", "voicemail.conf", "manager.conf", "ari.conf", "http.conf",
                 "extensions_secrets.conf", "extensions_trunks.conf", "iax.conf", "users.conf", "minivm.conf",
                 "res_odbc.conf", "xmpp.conf",
                 # SIP over TLS: the key, and the certificates compile derives with it (kept with the secrets)
@@ -34,4 +35,6 @@ def backup_vars(site: Site) -> dict:
     return {"backup__site": site.site.name, "backup__scheduled": scheduled,
             "backup__on_calendar": on_calendar(site.backup.schedule)[0] if site.backup else None,
             "backup__data_dirs": data_dirs(site), "backup__reference_dirs": REFERENCE,
-            "backup__secret_files": SECRET_FILES}
+            "backup__secret_files": SECRET_FILES,
+            # an office pair: only the node holding its address runs the scheduled backup
+            "backup__active_address": str(site.standby.virtual_address) if site.standby else None}

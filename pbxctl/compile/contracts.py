@@ -267,6 +267,8 @@ class AsteriskVars(Role):
     asterisk__blocked_prefixes: list[str]
     asterisk__sip_allowed_networks: list[str]
     asterisk__links: list[LinkVars] = Field(description="other sites' PBXs: trunk and the numbers dialled there")
+    asterisk__standby_address: str | None = Field(None, description="standby.virtual_address: SIP and RTP bound to "
+                                                  "it, provider registrations only while this node is active")
     # secrets
     asterisk__extension_secrets: dict[str, ExtensionSecret] = Field(**secret("SIP logins and voicemail PINs"))
     asterisk__trunk_secrets: dict[str, str] = Field(**secret("each provider's password"))
@@ -392,6 +394,7 @@ class SecurityVars(Role):
     security__trunk_hosts: list[str]
     security__trunk_networks: list[str]
     security__services: list[Service]
+    security__pair: list[str] = Field(description="the office pair's servers (VRRP and replication between them)")
     security__fail2ban: Fail2ban
     security__sip_rate: SipRate
     security__alerts: Alerts
@@ -413,11 +416,34 @@ class BackupVars(Role):
     backup__data_dirs: list[str] = Field(description="the folders a backup takes and a restore may write into")
     backup__reference_dirs: list[str] = Field(description="configuration kept for reference (not restored)")
     backup__secret_files: list[str] = Field(description="file names left out of the reference copy")
+    backup__active_address: str | None = Field(None, description="standby.virtual_address: the scheduled backup "
+                                               "runs on the node holding it only")
     backup__ssh_key: str | None = Field(None, **secret("the key the backup target knows the PBX by"))
 
 
+class StandbyVars(Role):
+    ROLE: ClassVar[str] = "standby"
+
+    standby__enabled: bool = Field(description="the site has a standby: keepalived and replication on both nodes")
+    standby__site_name: str | None = None
+    standby__virtual_address: str | None = Field(None, description="the address the active node holds")
+    standby__prefix: int | None = Field(None, description="prefix length of the LAN the virtual address is on")
+    standby__router_id: int | None = Field(None, description="VRRP router id")
+    standby__sync_seconds: int | None = Field(None, description="seconds between two pushes to the other node")
+    standby__mirrored_dirs: list[str] = Field(default_factory=list,
+                                              description="folders the other node mirrors (deletions follow)")
+    standby__added_dirs: list[str] = Field(default_factory=list,
+                                           description="folders copied to the other node, nothing removed there")
+    standby__node: Literal["primary", "standby"] | None = Field(None, description="inventory host var: which "
+                                                                "node of the pair this is")
+    standby__peer: str | None = Field(None, description="inventory host var: the other node's address")
+    standby__priority: int | None = Field(None, description="inventory host var: this node's VRRP priority")
+    standby__ssh_key: str | None = Field(None, **secret("the replication login's private key"))
+    standby__ssh_public_key: str | None = Field(None, description="its public half, for authorized_keys")
+
+
 ROLES: dict[str, type[Role]] = {model.ROLE: model for model in (AsteriskVars, ProvisioningVars, RouterosVars,
-                                                                   NutVars, SecurityVars, BackupVars)}
+                                                                   NutVars, SecurityVars, BackupVars, StandbyVars)}
 
 
 def check(variables: dict) -> None:

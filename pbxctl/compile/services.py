@@ -137,6 +137,8 @@ def security_vars(site: Site) -> dict:
         "security__trunk_hosts": resolve.trunk_hosts(site),
         "security__trunk_networks": resolve.match_networks(site),
         "security__services": services,
+        # an office pair: each server lets the other in for VRRP and replication (SSH)
+        "security__pair": resolve.pbx_hosts(site) if site.standby else [],
         "security__fail2ban": sec.fail2ban.model_dump(mode="json"),
         # SIP from a source that has not authenticated lately: `burst` packets at once and `per_second` after,
         # then dropped for `hold` s. A phone's first contact (REGISTER, challenged REGISTER) fits; a full-speed

@@ -14,6 +14,8 @@ BRIDGE = f"pbxlab{INSTANCE}"
 NETWORK_PREFIX = 24
 SUBNET = f"10.253.{INSTANCE}"
 HOST_ADDRESS = f"{SUBNET}.1"
+# the address a site's office pair (pbx + standby) shares in the lab (VRRP)
+VIRTUAL_ADDRESS = f"{SUBNET}.9"
 PROXY_PORT = 8888 + INSTANCE
 PROXY_URL = f"http://{HOST_ADDRESS}:{PROXY_PORT}"
 # The proxy forwards only to these mirrors: the lab has no other business outside this machine.

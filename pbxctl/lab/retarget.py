@@ -12,7 +12,7 @@ from pydantic import AnyHttpUrl
 from ..secrets import Secrets
 from ..site import Site
 from . import HOST_ADDRESS, hosts, up, webhooks
-from .layout import NETWORK_PREFIX
+from .layout import NETWORK_PREFIX, VIRTUAL_ADDRESS, machine
 from .layout import SUFFIX as INSTANCE_SUFFIX
 
 # build/<site>-lab, or build/<site>-lab-N for lab instance N: two labs on one host never share a build
@@ -30,6 +30,8 @@ class Retarget:
     router_port: int | None = None
     webhooks: str | None = None  # base URL of the lab's receiver, in place of the office's CRM and alert hosts
     dummy_ups: bool = False  # the lab has no UPS cable: NUT's dummy-ups plays the site's UPS from a state file
+    standby_host: str | None = None  # the lab's second PBX, for a site with a standby (booted when one needs it)
+    boot: bool = False
     suffix: str = SUFFIX
 
     def site(self, site: Site) -> Site:
@@ -66,6 +68,15 @@ def retarget(site: Site, target: Retarget) -> Site:
     if target.apt_proxy:
         site.site.apt_proxy = AnyHttpUrl(target.apt_proxy)
     site.provisioning.server = None
+    if site.standby:
+        if not target.standby_host:
+            raise ValueError("this lab has no standby machine for the site's standby")
+        if target.boot:
+            up(["standby"])
+        site.standby.host = target.standby_host
+        site.standby.virtual_address = IPv4Address(VIRTUAL_ADDRESS)
+        site.standby.ssh_user = site.standby.ssh_port = None
+        site.pbx.address = None  # phones use the pair's virtual address
     if target.carrier_host:
         for trunk in site.trunks:
             if hasattr(trunk, "host"):
@@ -114,4 +125,4 @@ def lab_retarget(boot: bool = True) -> Retarget:
     network = IPv4Interface(f"{HOST_ADDRESS}/{NETWORK_PREFIX}").network
     return Retarget(pbx_host=pbx.address, ssh_private_key=str(pbx.ssh_key), lab_network=str(network),
                     carrier_host=carrier.address, apt_proxy=pbx.proxy_url, webhooks=webhooks.BASE_URL,
-                    dummy_ups=True)
+                    dummy_ups=True, standby_host=machine("standby").address, boot=boot)

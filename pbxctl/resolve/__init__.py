@@ -15,8 +15,15 @@ HTTPS_PORT = 443
 
 
 def pbx_address(site: Site) -> str:
-    """Where phones, trunks and the router reach the PBX: its address, else its host."""
+    """Where phones, trunks and the router reach the PBX: the pair's virtual address, its address, else its host."""
+    if site.standby:
+        return str(site.standby.virtual_address)
     return str(site.pbx.address or site.pbx.host)
+
+
+def pbx_hosts(site: Site) -> list[str]:
+    """The servers' own addresses: the PBX's, and its standby's."""
+    return [site.pbx.host, *([site.standby.host] if site.standby else [])]
 
 
 def provisioning_server(site: Site) -> str:
@@ -39,13 +46,13 @@ def first_fetch_base(site: Site) -> str:
 
 def tls_names(site: Site) -> list[str]:
     """What the HTTPS servers (phone files, recordings) are reached as: the provisioning server and the PBX."""
-    return sorted({str(site.pbx.host), pbx_address(site), provisioning_server(site)})
+    return sorted({*pbx_hosts(site), pbx_address(site), provisioning_server(site)})
 
 
 def sip_tls_names(site: Site) -> list[str]:
     """What phones and providers reach SIP over TLS as: the PBX's addresses and, behind NAT, its public one."""
     public = [str(site.pbx.public_address)] if site.pbx.public_address else []
-    return sorted({str(site.pbx.host), pbx_address(site), *public})
+    return sorted({*pbx_hosts(site), pbx_address(site), *public})
 
 
 def router_api_port(site: Site) -> int | None:

@@ -17,6 +17,7 @@ from .links import link_problems, linked
 from .loops import loop_problems
 from .model import Site
 from .pbx import RECORDINGS_HTTP_PORT
+from .standby import standby_problems
 
 
 def cross_check(site: Site) -> list[Problem]:
@@ -31,6 +32,7 @@ def cross_check(site: Site) -> list[Problem]:
         *loop_problems(site),
         *_ports(site),
         *link_problems(site),
+        *standby_problems(site),
         *feature_problems(site),
         *encryption_problems(site),
         *gsm_problems(site),

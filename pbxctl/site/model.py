@@ -14,6 +14,7 @@ from .phones import Phone, Provisioning
 from .router import Router
 from .routing import Cdr, CrmLookup, InboundRoute, Ivr, OutboundRoute, Queue, Recording, RingGroup, Schedule
 from .security import Security
+from .standby import Standby
 from .trunks import Trunk
 from .ups import Ups
 
@@ -53,6 +54,9 @@ class Site(Model):
         None, description="the UPS the PBX runs on (NUT): clean shutdown on battery and return with power")
     backup: ScheduledBackup | None = Field(
         None, description="scheduled backups of voicemail, recordings and call records to another machine")
+    standby: Standby | None = Field(
+        None, description="a second server that takes over by itself when this one fails (office pair sharing a "
+                          "virtual address)")
     links: list[Link] = Field(default_factory=list, description="other sites' PBXs this one calls over a SIP "
                               "trunk: their internal numbers ring there; calls from them reach extensions only")
     features: Features = Field(default_factory=Features,

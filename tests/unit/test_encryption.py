@@ -11,7 +11,7 @@ from cryptography import x509
 from pbxctl.compile import compile_site
 
 from .test_guard import render
-from .test_install_options import sections
+from .test_install_options import render_pjsip, sections
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "tests/data/encrypted_links.yml"
@@ -33,7 +33,7 @@ def built(tmp_path_factory) -> dict:
 def pjsip(built) -> dict:
     """Each section by name, the endpoint where an endpoint and its aor share one."""
     found: dict = {}
-    for name, options in sections(render("asterisk/templates/etc/asterisk/pjsip.conf.j2", built["vars"])):
+    for name, options in sections(render_pjsip(built["vars"])):
         if name not in found or options.get("type") == "endpoint":
             found[name] = options
     return found
@@ -70,7 +70,7 @@ def test_a_tls_trunk_registers_and_calls_over_tls(pjsip, built):
     assert (pjsip[endpoint]["transport"], pjsip[endpoint]["media_encryption"]) == ("transport-tls", "sdes")
     assert pjsip["trunk-secure"]["transport"] == "transport-tls"
     # ';' starts a comment in Asterisk's files: the URI parameter must be escaped to reach PJSIP
-    text = render("asterisk/templates/etc/asterisk/pjsip.conf.j2", built["vars"])
+    text = render_pjsip(built["vars"])
     assert "server_uri=sip:sip.provider.example:5061\\;transport=tls\n" in text
     assert pjsip["trunk-plain"]["transport"] == "transport-udp"
 

@@ -60,7 +60,13 @@ def rendered_pjsip(site: Path) -> str:
         "asterisk__trunk_secrets": {t["name"]: "p" for t in variables["asterisk__trunks"]},
         "asterisk__trunk_endpoints": {t["name"]: f"trunk-{t['name']}-x" for t in variables["asterisk__trunks"]},
     }
-    return render("asterisk/templates/etc/asterisk/pjsip.conf.j2", variables)
+    return render_pjsip(variables)
+
+
+def render_pjsip(variables: dict) -> str:
+    """pjsip.conf with the provider registrations it includes, as Asterisk reads them."""
+    return "\n".join(render(f"asterisk/templates/etc/asterisk/{name}.j2", variables)
+                     for name in ("pjsip.conf", "pjsip_registrations.conf"))
 
 
 def sections(text: str) -> list[tuple[str, dict[str, str]]]:
