@@ -96,6 +96,9 @@ def pair(lab, carrier: Carrier, tmp_path_factory):
     done = pbxctl("apply", str(site_dir / "site.yml"), "--lab")
     assert done.returncode == 0, "the pair's apply failed"
     FIGURES["apply of the pair (both nodes, one run)"] = f"{time.monotonic() - started:.0f} s"
+    # a pair an earlier run left on its standby stays there (nopreempt): these tests start from the primary
+    if wait_until(lambda: holds("pbx") or holds("standby"), 30) and holds("standby"):
+        assert pbxctl("failback", str(site_dir / "site.yml"), "--lab", timeout=600).returncode == 0
     yield site_dir / "site.yml", site, secrets
     if lab.started_here:  # the lab is this session's: the second PBX is not needed after this module
         lab_api.down(["standby"])
@@ -117,7 +120,8 @@ def test_the_primary_holds_the_address_registers_the_providers_and_the_standby_w
         assert carrier.wait_registered(account.username, timeout=40), account.name
         assert all(f"@{VIRTUAL_ADDRESS}:" in uri for uri in carrier.contacts(account.username)), \
             carrier.contacts(account.username)
-    assert "Registered" in registrations("pbx")
+    assert wait_until(lambda: registrations("pbx").count(" Registered ") == len(carrier.accounts), 40), \
+        registrations("pbx")
     assert "trunk-" not in registrations("standby"), "the passive node registers the providers too"
     assert answered_did(carrier, site)
     # the passive node takes nothing on its own address: SIP is bound to the virtual one
@@ -164,7 +168,11 @@ def test_a_power_cut_of_the_primary_hands_the_office_to_the_standby_and_it_comes
     assert wait_until(lambda: answered_did(carrier, site), 60), "no DID call answered on the standby"
     FIGURES["takeover after a power cut: address moved"] = f"{address_seconds:.1f} s"
     FIGURES["takeover after a power cut: provider's call answered on the standby"] = f"{time.monotonic() - cut:.1f} s"
-    assert "Registered" in registrations("standby")
+    # the provider's binding names the virtual address, so its calls reach the standby even before it registers
+    assert wait_until(lambda: registrations("standby").count(" Registered ") == len(carrier.accounts), 40), \
+        registrations("standby")
+    FIGURES["takeover after a power cut: every provider account registered from the standby"] = \
+        f"{time.monotonic() - cut:.1f} s"
     assert on("standby", f"sha256sum < {INBOX}/msg0000.wav") == checksum
 
     mobile = phone(phone_factory, secrets, "101")
@@ -191,6 +199,6 @@ def test_a_power_cut_of_the_primary_hands_the_office_to_the_standby_and_it_comes
     assert holds("pbx") and not holds("standby")
     assert on("pbx", f"sha256sum < {INBOX}/msg0001.wav") == later
     assert on("pbx", f"sha256sum < {INBOX}/msg0000.wav") == checksum
-    assert wait_until(lambda: "Registered" in registrations("pbx"), 40)
+    assert wait_until(lambda: registrations("pbx").count(" Registered ") == len(carrier.accounts), 40)
     assert wait_until(lambda: answered_did(carrier, site), 40)
     assert "trunk-" not in registrations("standby")
