@@ -30,6 +30,9 @@ from pbxctl.site import gsm
 HERE = Path(__file__).parent
 SCRIPT = HERE / "build-asterisk.sh"
 GSM_SCRIPT = HERE / "build-gsm.sh"
+# fixes applied to a GSM driver's source before it is built (patches/<driver>/*.patch, in name order)
+GSM_PATCHES = HERE / "patches"
+PATCH_SCRIPT = HERE / "apply-patches.sh"
 # the Debian package each GSM driver is built into (build-gsm.sh names it the same)
 GSM_PACKAGES = {"chan_quectel": "asterisk-chan-quectel"}
 RELEASES = HERE / "releases.yml"
@@ -113,7 +116,13 @@ def recipe_hash(rel: Release) -> str:
     parts = [SCRIPT.read_bytes(), "\n".join(modules.wanted()).encode(), base.encode(), PACKAGE_REVISION.encode()]
     if rel.gsm:
         parts += [GSM_SCRIPT.read_bytes(), *(f"{g.driver}={g.sha256}".encode() for g in rel.gsm)]
+        parts += [PATCH_SCRIPT.read_bytes()]
+        parts += [p.name.encode() + b"\0" + p.read_bytes() for g in rel.gsm for p in gsm_patches(g.driver)]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:10]
+
+
+def gsm_patches(driver: str) -> list[Path]:
+    return sorted((GSM_PATCHES / driver).glob("*.patch"))
 
 
 def package_version(rel: Release, suite: str) -> str:
@@ -200,6 +209,11 @@ def _build(rel: Release, suite: str, arch: str, out: Path, log) -> Path:
 def _build_gsm(rel: Release, suite: str, source: GsmSource, root: Path, recipe: Path, partial: Path, log) -> None:
     """The driver, compiled in the root Asterisk was just built in (its /build tree is still there)."""
     shutil.copy(GSM_SCRIPT, recipe / "build-gsm.sh")
+    shutil.copy(PATCH_SCRIPT, recipe / "apply-patches.sh")
+    patches = recipe / "patches" / source.driver
+    patches.mkdir(parents=True, exist_ok=True)
+    for patch in gsm_patches(source.driver):
+        shutil.copy(patch, patches / patch.name)
     # only the source itself is shown to the build: a tarball's folder may hold anything else
     inside = "/gsm" if source.path.is_dir() else f"/gsm/{source.path.name}"
     log_file = partial / f"build-{source.driver}.log"

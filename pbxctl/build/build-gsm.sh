@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds a GSM channel driver against the Asterisk tree build-asterisk.sh just compiled, in the same root, into a
 # package of its own that depends on exactly that Asterisk package. Run by pbxctl/build/asterisk.py (systemd-nspawn):
-# /gsm holds the driver's source (a directory or a .tar.gz/.tar.xz the site names), /out the .debs.
+# /gsm holds the driver's source (a directory or a .tar.gz/.tar.xz the site names), /recipe/patches/<driver> the
+# fixes pbxctl applies to it, /out the .debs.
 # Environment: DRIVER (chan_quectel; chan_dongle is not built yet), VERSION (Asterisk's), PKG_VERSION (Asterisk's package), GSM_PKG_VERSION.
 set -eu
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
@@ -20,6 +21,8 @@ esac
 # a tarball usually holds one top folder: build in it
 top="$work/src"
 if [ "$(ls -A "$top" | wc -l)" = 1 ] && [ -d "$top/$(ls -A "$top")" ]; then top="$top/$(ls -A "$top")"; fi
+# pbxctl's fixes to the driver (patches/<driver>/*.patch, each saying why), before anything is configured
+sh /recipe/apply-patches.sh "$top" "/recipe/patches/$DRIVER"
 # the version number the driver's sources test (major*10000 + minor*100 + patch)
 astnum=$(echo "$VERSION" | awk -F. '{ printf "%d%02d%02d", $1, $2, $3 }')
 pkg="$work/pkg"

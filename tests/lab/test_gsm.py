@@ -1,6 +1,8 @@
 """A GSM trunk on a Debian 12 server with no modem: chan_quectel is built with pbxctl's Asterisk (from the source tree
-the site names), installed with it, loaded, reports the trunk's modem as not connected, and `pbxctl doctor` names
-the trunk and says its modem (by IMEI) is not found.
+the site names, with pbxctl's fixes in pbxctl/build/patches/chan_quectel), installed with it, loaded, reports the
+trunk's modem as not connected, and `pbxctl doctor` names the trunk and says its modem (by IMEI) is not found, while
+Asterisk keeps running (the driver's state of an absent modem crashed it before the enum2str_def fix) and still
+carries calls.
 
 The driver's source is the user's (no distribution packages it): the test reads it from
 PBXCTL_GSM_SOURCE_CHAN_QUECTEL (a directory or .tar.gz of github.com/RoEdAl/asterisk-chan-quectel) and skips
@@ -41,6 +43,16 @@ TIMES: dict[str, float] = {}
 
 def on_pbx(command: str) -> str:
     return lab_api.ssh_run(MACHINE, command, check=False).stdout
+
+
+def _asterisk_pid() -> str:
+    return on_pbx("systemctl show -p MainPID --value asterisk").strip()
+
+
+def _still_running(office) -> None:
+    """The same Asterisk process as after the apply: a crash would have been restarted by systemd under a new PID."""
+    assert _asterisk_pid() == office["asterisk_pid"] != "0", \
+        on_pbx("journalctl -u asterisk --no-pager -o cat | tail -20")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +98,8 @@ def office(lab, built, source: Path, carrier: Carrier, tmp_path_factory):
     assert result.returncode == 0, result.failures
     print(f"\nAsterisk {VERSION} + chan_quectel for {SUITE}: build/cache {TIMES['build']:.0f} s, "
           f"first apply {TIMES['apply']:.0f} s")
-    yield {"compiled": compiled, "built": built}
+    yield {"compiled": compiled, "built": built, "site": site, "secrets": secrets, "address": server.address,
+           "asterisk_pid": _asterisk_pid()}
     lab_api.down([MACHINE])
 
 
@@ -114,6 +127,10 @@ def test_the_trunk_is_reported_not_connected(office):
     assert re.search(r"State\s+:\s+Not connected", state), state
     assert re.search(rf"Data\s+:\s+/dev/modem/by-imei/{IMEI}$", state, re.M), state
     assert f"/dev/modem/by-imei/{IMEI}" in on_pbx("cat /etc/asterisk/quectel.conf")
+    # the state of a modem that never answered (registration -1) is what crashed Asterisk: ask it again, then look
+    assert "GSM Registration Status : Unknown" in on_pbx(f"asterisk -rx 'quectel show device state {TRUNK}'")
+    time.sleep(2)
+    _still_running(office)
 
 
 # chan_quectel's messages name their source file as src/<file>.c (its build maps the source path so); Asterisk's
@@ -147,3 +164,30 @@ def test_doctor_names_the_trunk_and_its_missing_modem(office):
     assert len(gsm) == 1, checks
     assert gsm[0].status == "fail", gsm
     assert f"IMEI {IMEI} not found" in gsm[0].message, gsm
+    _still_running(office)
+
+
+def register(phone_factory, office, number: str):
+    credentials = office["secrets"].section("extensions")[number]
+    phone = phone_factory(number, credentials["password"], server=office["address"],
+                          auth_user=credentials["username"])
+    assert phone.register(), f"{number} did not register:\n{phone.log()[-1500:]}"
+    return phone
+
+
+def test_two_extensions_still_call_each_other(office, phone_factory):
+    caller, callee = register(phone_factory, office, "100"), register(phone_factory, office, "101")
+    outcome = caller.call("101")
+    assert outcome.answered, outcome.reason
+    assert callee.wait_incoming(timeout=5).answered
+    _still_running(office)
+
+
+def test_an_outbound_call_still_reaches_the_carrier(office, carrier: Carrier, phone_factory):
+    phone = register(phone_factory, office, "101")
+    carrier.clear_calls()
+    outcome = phone.call("89161234567", timeout=30)
+    assert outcome.answered, outcome.reason
+    phone.wait_closed(timeout=20)
+    assert [(c.account, c.dialled) for c in carrier.outbound_calls()] == [("cheap", "89161234567")]
+    _still_running(office)

@@ -96,6 +96,76 @@ def test_the_cache_key_includes_the_drivers_source(tmp_path):
         == asterisk.recipe_hash(asterisk.release("22.10.1", gsm=(first,)))
 
 
+def test_the_cache_key_follows_the_drivers_patches(tmp_path, monkeypatch):
+    source = asterisk.gsm_source("chan_quectel", write_stand_in_source(tmp_path / "chan_quectel.tar.gz"))
+    rel, plain = asterisk.release("22.10.1", gsm=(source,)), asterisk.release("22.10.1")
+    before = asterisk.recipe_hash(rel), asterisk.recipe_hash(plain)
+    patches = tmp_path / "patches"
+    (patches / "chan_quectel").mkdir(parents=True)
+    for patch in asterisk.gsm_patches("chan_quectel"):
+        (patches / "chan_quectel" / patch.name).write_bytes(patch.read_bytes())
+    monkeypatch.setattr(asterisk, "GSM_PATCHES", patches)
+    assert (asterisk.recipe_hash(rel), asterisk.recipe_hash(plain)) == before
+    (patches / "chan_quectel" / "0099-another-fix.patch").write_text("--- a/x\n+++ b/x\n")
+    assert asterisk.recipe_hash(rel) != before[0], "a new fix to the driver is a new build"
+    assert asterisk.recipe_hash(plain) == before[1], "a build without the driver does not depend on its fixes"
+
+
+def _images(patch: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The files a unified diff changes, as its hunks' lines show them before and after it."""
+    before: dict[str, list[str]] = {}
+    after: dict[str, list[str]] = {}
+    name = None
+    for line in patch.read_text().splitlines(keepends=True):
+        if line.startswith("+++ b/"):
+            name = line[6:].strip()
+            before.setdefault(name, []), after.setdefault(name, [])
+        elif name is None or line.startswith(("--- ", "@@")):
+            continue
+        elif line.startswith(" "):
+            before[name].append(line[1:]), after[name].append(line[1:])
+        elif line.startswith("-"):
+            before[name].append(line[1:])
+        elif line.startswith("+"):
+            after[name].append(line[1:])
+    return ({k: "".join(v) for k, v in before.items()}, {k: "".join(v) for k, v in after.items()})
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def _apply(top: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", str(asterisk.PATCH_SCRIPT), str(top), str(asterisk.GSM_PATCHES / "chan_quectel")],
+                          capture_output=True, text=True)
+
+
+def test_the_drivers_patches_apply_once_and_a_source_that_has_them_is_built_as_it_is(tmp_path):
+    patches = asterisk.gsm_patches("chan_quectel")
+    assert patches, "the enum2str_def fix (no modem: `quectel show device state` crashed Asterisk)"
+    for patch in patches:
+        old, new = _images(patch)
+        assert old and old != new, patch
+        top = _tree(tmp_path / patch.stem / "old", old)
+        done = _apply(top)
+        assert done.returncode == 0 and f"{patch.name}: applied" in done.stdout, done
+        assert {name: (top / name).read_text() for name in new} == new
+        again = _apply(top)  # a newer upstream source with the same fix
+        assert again.returncode == 0 and f"{patch.name}: already in the source" in again.stdout, again
+        assert {name: (top / name).read_text() for name in new} == new
+
+
+def test_a_patch_that_does_not_fit_the_source_stops_the_build(tmp_path):
+    old, _ = _images(asterisk.gsm_patches("chan_quectel")[0])
+    top = _tree(tmp_path / "src", {name: "another driver's file\n" for name in old})
+    failed = _apply(top)
+    assert failed.returncode != 0 and "does not apply" in failed.stderr, failed
+    assert all((top / name).read_text() == "another driver's file\n" for name in old)
+
+
 def test_the_build_refuses_a_source_that_is_not_the_one_named(tmp_path):
     source = write_stand_in_source(tmp_path / "chan_quectel.tar.gz")
     with pytest.raises(asterisk.BuildError, match="sha256"):
