@@ -22,9 +22,21 @@ def test_wheel_carries_the_data_files(installed: Installed):
     for expected in ("pbxctl/playbooks/site.yml", "pbxctl/roles/asterisk/tasks/main.yml",
                      "pbxctl/roles/asterisk/meta/argument_specs.yml", "pbxctl/phone_templates/cisco/spa.xml.j2",
                      "pbxctl/ansible_plugins/callback/pbxctl_events.py", "pbxctl/site.schema.json",
-                     "pbxctl/run.schema.json", "pbxctl/security/premium_prefixes.yml"):
+                     "pbxctl/run.schema.json", "pbxctl/security/premium_prefixes.yml",
+                     # `source: build`: the releases it knows, the build scripts and the GSM driver's fixes
+                     "pbxctl/build/releases.yml", "pbxctl/build/build-asterisk.sh", "pbxctl/build/build-gsm.sh",
+                     "pbxctl/build/apply-patches.sh",
+                     "pbxctl/build/patches/chan_quectel/0001-enum2str_def-bounds-check.patch"):
         assert expected in names, expected
     assert not [n for n in names if "__pycache__" in n]
+
+
+def test_a_site_built_from_source_validates_from_a_temporary_directory(installed: Installed, site_dir: Path):
+    """validate reads the known releases from the installed package, not from a checkout."""
+    site = site_dir / "site.yml"
+    site.write_text(site.read_text().replace("pbx:\n", "pbx:\n  install: {source: build, version: 22.10.1}\n", 1))
+    run = installed.run("pbxctl", "validate", "site.yml", cwd=site_dir)
+    assert run.returncode == 0 and "valid" in run.stdout, run.stdout + run.stderr
 
 
 def test_validate_compile_render_from_a_temporary_directory(installed: Installed, site_dir: Path):
