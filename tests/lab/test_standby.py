@@ -128,6 +128,18 @@ def test_the_primary_holds_the_address_registers_the_providers_and_the_standby_w
     assert f"{VIRTUAL_ADDRESS}:5060" in on("standby", "ss -lnu")
 
 
+def test_the_replication_key_writes_data_and_can_neither_run_commands_nor_read(pair):
+    """What a thief of one node's replication key gets on the other: rsync writes, nothing else."""
+    ssh = ("ssh -i /etc/pbxctl/standby/sync_key -o BatchMode=yes "
+           "-o UserKnownHostsFile=/etc/pbxctl/standby/known_hosts")
+    peer = lab_api.hosts(["pbx"])["pbx"].address
+    shell = lab_api.ssh_run("standby", f"{ssh} root@{peer} id", check=False)
+    assert shell.returncode != 0 and "uid=" not in shell.stdout, shell.stdout
+    read = lab_api.ssh_run("standby", f"rsync -a -e '{ssh}' root@{peer}:/etc/shadow /tmp/stolen", check=False)
+    assert read.returncode != 0 and "write-only" in read.stderr, read.stderr
+    assert on("standby", "test -e /tmp/stolen && echo stolen || true").strip() == ""
+
+
 def test_recordings_trickling_in_reach_the_standby_within_the_sync_interval(pair):
     _, site, _ = pair
     folder = f"{site.recording.path}/standby-trickle"
