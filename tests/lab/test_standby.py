@@ -167,6 +167,19 @@ def test_doctor_names_the_active_node_and_the_replication_lag(pair):
     assert checks["replication"]["status"] == "ok" and "s behind" in checks["replication"]["message"], checks
 
 
+def test_failover_to_a_standby_that_is_not_healthy_moves_nothing(pair):
+    site_file, _, _ = pair
+    on("standby", "systemctl stop asterisk")
+    try:
+        done = pbxctl("failover", str(site_file), "--lab", timeout=600)
+        assert done.returncode == 5 and "the pair is as it was" in done.stderr
+        assert holds("pbx") and not holds("standby")
+        assert on("pbx", "test -e /etc/pbxctl/standby/hold && echo held || true").strip() == ""
+    finally:
+        on("standby", "systemctl start asterisk")
+    assert wait_until(lambda: "BACKUP" in on("standby", "cat /run/pbxctl-standby/state", check=False), 60)
+
+
 def test_a_power_cut_of_the_primary_hands_the_office_to_the_standby_and_it_comes_back_passive(
         lab_owned, pair, carrier: Carrier, phone_factory):
     site_file, site, secrets = pair
