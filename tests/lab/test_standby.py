@@ -227,3 +227,19 @@ def test_a_power_cut_of_the_primary_hands_the_office_to_the_standby_and_it_comes
     assert wait_until(lambda: registrations("pbx").count(" Registered ") == len(carrier.accounts), 40)
     assert wait_until(lambda: answered_did(carrier, site), 40)
     assert "trunk-" not in registrations("standby")
+
+
+def test_a_site_without_its_standby_frees_the_address_and_takes_sip_on_every_address(pair, carrier: Carrier,
+                                                                                     tmp_path):
+    """Last here: the site's standby: section removed and applied; the pbx is a single server again."""
+    single = tmp_path / "site.yml"
+    single.write_text(EXAMPLE.read_text())
+    site, secrets, _ = load_with_secrets(single, None, lab_retarget())
+    carrier.configure(carrier_accounts(site, secrets))
+    assert pbxctl("apply", str(single), "--lab").returncode == 0
+    assert on("pbx", "systemctl is-active keepalived", check=False).strip() != "active"
+    assert not holds("pbx")
+    assert "0.0.0.0:5060" in on("pbx", "ss -lnu")
+    assert on("pbx", "ls /etc/sysctl.d /etc/keepalived", check=False).count("pbxctl") == 0
+    for account in carrier.accounts.values():
+        assert carrier.wait_registered(account.username, timeout=40), account.name
