@@ -233,4 +233,5 @@ def test_hq_checks_the_office_pbx_against_the_office_ca_the_fleet_copied(linked)
 
 
 def test_figures(linked):
-    print(f"\nfleet apply, 2 sites linked over TLS (bare PBXs on a fresh lab; a re-apply otherwise): {linked['apply_seconds']:.1f} s")
+    print(f"\nfleet apply, 2 sites linked over TLS (bare PBXs on a fresh lab; a re-apply otherwise): "
+          f"{linked['apply_seconds']:.1f} s")
