@@ -67,9 +67,21 @@ def test_a_tls_link_signals_over_tls_with_srtp_and_a_udp_link_stays_as_it_was(re
     spb, surgut = endpoints["link-fleet-spb"], endpoints["link-fleet-surgut"]
     assert (spb["transport"], spb["media_encryption"]) == ("transport-tls", "sdes")
     assert "transport" not in surgut and "media_encryption" not in surgut
+    assert (spb["context"], surgut["context"]) == ("from-link-tls-fleet-spb", "from-link-fleet-surgut")
     text = render("asterisk/templates/etc/asterisk/pjsip_links.conf.j2", moscow)
     assert "contact=sip:10.20.0.5:5061\\;transport=tls\n" in text  # escaped: a bare ';' starts a comment
     assert "contact=sip:10.40.0.5:5060\n" in text
+
+
+def test_a_call_over_a_tls_link_signalled_in_clear_is_refused_before_the_links_own_context(repo, tmp_path):
+    compile_fleet(site_files([repo]), out_dir=tmp_path / "build")
+    dialplan = render("asterisk/templates/etc/asterisk/extensions_links.conf.j2", _built(tmp_path / "build",
+                                                                                          "fleet-moscow"))
+    guard = dialplan.split("[from-link-tls-fleet-spb]\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert guard[0] == 'exten => _[+0-9*#].,1,GotoIf($["${CHANNEL(pjsip,secure)}" = "1"]?secure)'
+    assert guard[2] == " same => n,Hangup(21)"
+    assert guard[3] == " same => n(secure),Goto(from-link-fleet-spb,${FILTER(+0123456789*#,${EXTEN})},1)"
+    assert "[from-link-fleet-spb]" in dialplan and "[from-link-tls-fleet-surgut]" not in dialplan
 
 
 def test_a_fleet_run_copies_each_sites_ca_to_the_other_and_each_pbx_trusts_the_others(repo, tmp_path):
