@@ -68,7 +68,9 @@ def server_cert(ca_cert_pem: str, ca_key_pem: str, server_key_pem: str, names: l
             .issuer_name(ca.subject).public_key(public).serial_number(serial)
             .not_valid_before(ca.not_valid_before_utc).not_valid_after(ca.not_valid_after_utc)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            # client too: over a TLS link the PBX presents it when it connects to the other PBX, which may verify it
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                           critical=False)
             .add_extension(x509.SubjectAlternativeName([_san(n) for n in names]), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256(), rsa_padding=padding.PKCS1v15()))

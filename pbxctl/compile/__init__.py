@@ -18,7 +18,7 @@ from . import contracts
 from .continuity import backup_vars
 from .frozen import refuse
 from .inventory import inventory
-from .links import link_secrets, link_vars
+from .links import link_cas, link_secrets, link_vars
 from .overlay import Overlay
 from .pbx import pbx_vars
 from .project import write_project
@@ -161,7 +161,8 @@ def _compile_site(site_file: Path, out_dir: Path | None, vault_option: Path | No
     phones = sync_phones(site, secrets, out / "phones")
     shipped = phone_file_vars(site, phones.rendered)  # the role ships exactly what was rendered
     # files the site repo ships (IVR prompts) are found beside the site file
-    plain = {**site_vars(site), **_site_files(site, site_file.resolve().parent), **shipped.plain}
+    plain = {**site_vars(site), **_site_files(site, site_file.resolve().parent),
+             **link_cas(site, secrets, site_file.resolve().parent), **shipped.plain}
     secret = {**role_secrets(site, secrets), **link_secrets(site, secrets),
               **standby_secrets(site, secrets), **shipped.secret}
     contracts.check({**plain, **secret})  # what each role is given is what its contract declares

@@ -221,6 +221,7 @@ class LinkVars(Vars):
     host: str
     port: int
     own_name: str = Field(description="this site's name: the user it authenticates as over there")
+    transport: Literal["udp", "tls"] = Field(description="tls: over the TLS transport, SRTP, the peer checked")
     patterns: list[str] = Field(description="Asterisk extensions of the numbers dialled there (_3XX)")
 
 
@@ -269,6 +270,8 @@ class AsteriskVars(Role):
     asterisk__links: list[LinkVars] = Field(description="other sites' PBXs: trunk and the numbers dialled there")
     asterisk__standby_address: str | None = Field(None, description="standby.virtual_address: SIP and RTP bound to "
                                                   "it, provider registrations only while this node is active")
+    asterisk__link_cas: dict[str, str] = Field(
+        default_factory=dict, description="each TLS link's other site's CA certificate (PEM), by that site")
     # secrets
     asterisk__extension_secrets: dict[str, ExtensionSecret] = Field(**secret("SIP logins and voicemail PINs"))
     asterisk__trunk_secrets: dict[str, str] = Field(**secret("each provider's password"))

@@ -111,8 +111,10 @@ def compile_fleet(files: list[Path], vault_option: Path | None = None,
     # each link's other end is where its site runs (the lab puts each site on a machine of its own)
     peers = {site.site.name: pbx_address(inner.site(site) if inner else site)
              for site, inner in zip(sites, placed, strict=True)}
+    by_name = {site.site.name: site for site in sites}
     share_link_secrets(files, sites, vault_option, frozen)
-    compiled = [compile_site(file, out / "sites" / site.site.name, vault_option, FleetOverlay(inner, peers), frozen)
+    compiled = [compile_site(file, out / "sites" / site.site.name, vault_option, FleetOverlay(inner, peers, by_name),
+                             frozen)
                 for file, site, inner in zip(files, sites, placed, strict=True)]
     fleet = Fleet(out, compiled, compiled[0].vault_password_file)
     fleet.files = _write_inventory(fleet) + _write_project(out, fleet.vault_password_file)

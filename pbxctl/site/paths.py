@@ -77,6 +77,7 @@ def repo_files(site) -> list[tuple[tuple, str]]:
     if site.pbx.tls:
         found += [(("pbx", "tls", key), getattr(site.pbx.tls, key)) for key in ("certificate", "key")
                   if getattr(site.pbx.tls, key)]
+    found += [(("links", index, "ca"), link.ca) for index, link in enumerate(site.links) if link.ca]
     if site.router:
         found += [(("router", key), getattr(site.router, key)) for key in ("ca_file", "known_hosts")
                   if getattr(site.router, key)]

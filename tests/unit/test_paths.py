@@ -47,7 +47,8 @@ def test_prompt_files_of_the_same_name_would_collide(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"RIFF")
     site = SimpleNamespace(ivrs=[SimpleNamespace(prompt="a/hello.wav"), SimpleNamespace(prompt="b/hello.wav")],
-                           router=None, pbx=SimpleNamespace(tls=None), recording=SimpleNamespace(announcement=None))
+                           router=None, links=[], pbx=SimpleNamespace(tls=None),
+                           recording=SimpleNamespace(announcement=None))
     problems = missing_repo_files(site, tmp_path)
     assert problems == [(("ivrs", 1, "prompt"), "'b/hello.wav' and 'a/hello.wav' would both be shipped as "
                                                 "hello.wav: rename one")]
