@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from harness.carrier import Carrier
+from harness.phone import calls_out, registered_extension
 
 from pbxctl import lab as lab_api
 from pbxctl.build import asterisk
@@ -72,11 +73,8 @@ def office(request, lab, carrier: Carrier, tmp_path_factory):
 
 
 def register(phone_factory, office, number: str):
-    credentials = office["secrets"].section("extensions")[number]
-    phone = phone_factory(number, credentials["password"], server=office["address"],
-                          auth_user=credentials["username"])
-    assert phone.register(), f"{number} did not register:\n{phone.log()[-1500:]}"
-    return phone
+    return registered_extension(phone_factory, office["secrets"].section("extensions"), number,
+                                server=office["address"])
 
 
 def test_the_server_runs_the_built_release_from_a_held_package(office):
@@ -112,11 +110,7 @@ def test_a_did_reaches_its_extension(office, carrier: Carrier, phone_factory):
 
 def test_an_outbound_call_reaches_the_carrier(office, carrier: Carrier, phone_factory):
     phone = register(phone_factory, office, "101")
-    carrier.clear_calls()
-    outcome = phone.call("89161234567", timeout=30)
-    assert outcome.answered, outcome.reason
-    phone.wait_closed(timeout=20)
-    assert [(c.account, c.dialled) for c in carrier.outbound_calls()] == [("cheap", "89161234567")]
+    assert calls_out(phone, carrier) == [("cheap", "89161234567")]
 
 
 # --- upgrades. Only one Asterisk release is reachable here (22.10.1 in sid's pool; the mirror serves no other suite's

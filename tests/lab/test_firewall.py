@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import struct
 import subprocess
 import threading
 import time
@@ -21,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from harness.capture import Capture
 from test_security import on_pbx, pbxctl, sip_probe, sipvicious
 
 from pbxctl.lab.carrier import wait_until
@@ -113,47 +113,26 @@ def request(method: str, source: str, port: int, pbx: str, tag: str) -> bytes:
             "Content-Length: 0\r\n\r\n").encode()
 
 
-class Capture(threading.Thread):
+class SipCapture(Capture):
     """Counts, on the lab bridge, UDP packets between `peer` and the PBX's 5060 (a packet capture, not the
     tool's word): `answers` from the PBX to the peer, `requests` from the peer to the PBX."""
+
+    linger = 0.5  # the last answers in flight
 
     def __init__(self, peer: str, pbx: str) -> None:
         from pbxctl.lab.layout import BRIDGE
 
-        super().__init__(daemon=True)
+        super().__init__(BRIDGE)
         self.peer, self.pbx = socket.inet_aton(peer), socket.inet_aton(pbx)
         self.answers = self.requests = 0
-        self.stopped = threading.Event()
-        # ETH_P_ALL: a socket for IPv4 alone is not shown the frames this host sends
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-        self.sock.bind((BRIDGE, 0))
-        self.sock.settimeout(0.2)
 
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                frame = self.sock.recv(65535)
-            except TimeoutError:
-                continue
-            ip = frame[14:]
-            if frame[12:14] != b"\x08\x00" or len(ip) < 28 or ip[9] != socket.IPPROTO_UDP:
-                continue
-            header = (ip[0] & 0x0F) * 4
-            sport, dport = struct.unpack("!HH", ip[header:header + 4])
-            if ip[12:16] == self.pbx and ip[16:20] == self.peer and sport == 5060:
-                self.answers += 1
-            elif ip[12:16] == self.peer and ip[16:20] == self.pbx and dport == 5060:
-                self.requests += 1
-
-    def __enter__(self) -> Capture:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        time.sleep(0.5)  # the last answers in flight
-        self.stopped.set()
-        self.join(5)
-        self.sock.close()
+    def seen(self, ip: bytes, protocol: int, sport: int, dport: int, payload: bytes) -> None:
+        if protocol != socket.IPPROTO_UDP:
+            return
+        if ip[12:16] == self.pbx and ip[16:20] == self.peer and sport == 5060:
+            self.answers += 1
+        elif ip[12:16] == self.peer and ip[16:20] == self.pbx and dport == 5060:
+            self.requests += 1
 
 
 def in_set(name: str, address: str) -> bool:
@@ -228,7 +207,7 @@ def test_svcrack_at_full_speed_gets_at_most_five_answers(first_apply):
     words = ROOT / "build" / "svcrack-full-speed.txt"
     words.parent.mkdir(exist_ok=True)
     words.write_text("".join(f"guess{n:04d}\n" for n in range(2000)))
-    with Capture(scanner, pbx) as capture:
+    with SipCapture(scanner, pbx) as capture:
         # the default pace (a new request whenever 5 ms pass without an answer); it gives up 5 s after its last one
         out = sipvicious("svcrack", "-u", "201", "-d", str(words), "--maximumtime", "5", pbx, source=scanner,
                          timeout=120)
@@ -252,7 +231,7 @@ def test_a_registered_phone_on_the_same_lan_is_never_throttled(first_apply, phon
                           local_address=phone_address)
     assert phone.register(), phone.log()[-2000:]
     assert wait_until(lambda: in_set("sip_trusted", phone_address), 10), "a registered phone was not trusted"
-    with Capture(phone_address, pbx) as capture:
+    with SipCapture(phone_address, pbx) as capture:
         answers = [sip_probe(phone_address, pbx, method="OPTIONS", timeout=1) for _ in range(30)]
     print(f"\ntrusted phone burst: {capture.requests} requests, {capture.answers} answers")
     assert all(a.startswith("SIP/2.0 ") for a in answers), answers
@@ -260,7 +239,7 @@ def test_a_registered_phone_on_the_same_lan_is_never_throttled(first_apply, phon
     # the same burst from an address that never authenticated is cut after a handful
     stranger = lab_address(95)
     on_pbx(f"nft delete element {TABLE} sip_flood {{ {stranger} }} 2>/dev/null; true")
-    with Capture(stranger, pbx) as capture:
+    with SipCapture(stranger, pbx) as capture:
         for _ in range(30):
             sip_probe(stranger, pbx, method="OPTIONS", timeout=0.2)
     assert capture.answers <= 5, capture.answers

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from harness.carrier import Carrier
+from harness.phone import calls_out, registered_extension
 
 from pbxctl import lab as lab_api
 from pbxctl.build import asterisk
@@ -168,11 +169,8 @@ def test_doctor_names_the_trunk_and_its_missing_modem(office):
 
 
 def register(phone_factory, office, number: str):
-    credentials = office["secrets"].section("extensions")[number]
-    phone = phone_factory(number, credentials["password"], server=office["address"],
-                          auth_user=credentials["username"])
-    assert phone.register(), f"{number} did not register:\n{phone.log()[-1500:]}"
-    return phone
+    return registered_extension(phone_factory, office["secrets"].section("extensions"), number,
+                                server=office["address"])
 
 
 def test_two_extensions_still_call_each_other(office, phone_factory):
@@ -185,9 +183,5 @@ def test_two_extensions_still_call_each_other(office, phone_factory):
 
 def test_an_outbound_call_still_reaches_the_carrier(office, carrier: Carrier, phone_factory):
     phone = register(phone_factory, office, "101")
-    carrier.clear_calls()
-    outcome = phone.call("89161234567", timeout=30)
-    assert outcome.answered, outcome.reason
-    phone.wait_closed(timeout=20)
-    assert [(c.account, c.dialled) for c in carrier.outbound_calls()] == [("cheap", "89161234567")]
+    assert calls_out(phone, carrier) == [("cheap", "89161234567")]
     _still_running(office)

@@ -15,20 +15,15 @@ from __future__ import annotations
 import shutil
 import socket
 import ssl
-import struct
 import subprocess
 import sys
-import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from harness.capture import Capture
+from harness.certificates import client_certificate, stranger_ca
 
 from pbxctl import lab as lab_api
 from pbxctl.fleet.build import fleet_dir
@@ -79,48 +74,26 @@ def linked(lab, tmp_path_factory) -> dict:
             "address": {name: lab_api.hosts([m])[m].address for name, m in MACHINES.items()}}
 
 
-class Wire(threading.Thread):
+class Wire(Capture):
     """What passes between the two PBXs, captured on branch-b's port of the lab switch (its veth on the host)."""
 
     def __init__(self, a: str, b: str) -> None:
-        super().__init__(daemon=True)
+        super().__init__("vb-" + nspawn_name("branch-b"))
         self.pair = {socket.inet_aton(a), socket.inet_aton(b)}
         self.sip_udp = self.tls = 0
         self.rtp_lengths: list[int] = []
-        self.stopped = threading.Event()
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
-        self.sock.bind(("vb-" + nspawn_name("branch-b"), 0))
-        self.sock.settimeout(0.2)
 
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                frame = self.sock.recv(65535)
-            except TimeoutError:
-                continue
-            ip = frame[14:]
-            if frame[12:14] != b"\x08\x00" or len(ip) < 28 or {ip[12:16], ip[16:20]} != self.pair:
-                continue
-            header = (ip[0] & 0x0F) * 4
-            sport, dport = struct.unpack("!HH", ip[header:header + 4])
-            if ip[9] == socket.IPPROTO_TCP and TLS_PORT in (sport, dport):
-                self.tls += 1
-            elif ip[9] == socket.IPPROTO_UDP:
-                payload = ip[header + 8:]
-                if 5060 in (sport, dport):
-                    self.sip_udp += 1
-                elif sport in RTP_PORTS and dport in RTP_PORTS and len(payload) >= 12 \
-                        and payload[0] >> 6 == 2 and payload[1] & 0x7F == 8:  # RTP version 2, PCMA (not RTCP)
-                    self.rtp_lengths.append(len(payload))
-
-    def __enter__(self) -> Wire:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.join(5)
-        self.sock.close()
+    def seen(self, ip: bytes, protocol: int, sport: int, dport: int, payload: bytes) -> None:
+        if {ip[12:16], ip[16:20]} != self.pair:
+            return
+        if protocol == socket.IPPROTO_TCP and TLS_PORT in (sport, dport):
+            self.tls += 1
+        elif protocol == socket.IPPROTO_UDP:
+            if 5060 in (sport, dport):
+                self.sip_udp += 1
+            elif sport in RTP_PORTS and dport in RTP_PORTS and len(payload) >= 12 \
+                    and payload[0] >> 6 == 2 and payload[1] & 0x7F == 8:  # RTP version 2, PCMA (not RTCP)
+                self.rtp_lengths.append(len(payload))
 
 
 def _phone(linked: dict, phone_factory, site: str, number: str):
@@ -150,26 +123,7 @@ def test_a_call_over_the_tls_link_is_tls_signalled_and_srtp_on_the_wire(linked, 
           f"{len(wire.rtp_lengths)} audio packets, all {PCMA_20MS + SRTP_TAG} bytes (SRTP)")
 
 
-def _certificate(directory: Path, name: str, ca: tuple[str, str] | None) -> tuple[str, str]:
-    """A client certificate signed by the CA (cert, key PEMs), or self-signed without one; (cert file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    issuer, signer = subject, key
-    if ca:
-        issuer = x509.load_pem_x509_certificate(ca[0].encode()).subject
-        signer = serialization.load_pem_private_key(ca[1].encode(), None)
-    now = datetime.now(UTC) - timedelta(days=1)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=2))
-            .sign(signer, hashes.SHA256()))
-    cert_file, key_file = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_file), str(key_file)
-
-
-def _handshake(address: str, ca_pem: str, certificate: tuple[str, str] | None) -> str | None:
+def _handshake(address: str, ca_pem: str, certificate: tuple[Path, Path] | None) -> str | None:
     """None once a TLS session is up (and a byte could be read or the server waited); else why it failed."""
     context = ssl.create_default_context(cadata=ca_pem)
     if certificate:
@@ -189,23 +143,13 @@ def _handshake(address: str, ca_pem: str, certificate: tuple[str, str] | None) -
 
 def test_the_office_pbx_refuses_a_tls_client_with_a_certificate_from_another_ca(linked, tmp_path):
     office, office_ca = linked["address"]["tls-office"], linked["kept"]["tls-office"]["tls"]["ca"]["cert"]
-    stranger_key = ec.generate_private_key(ec.SECP256R1())
-    other_ca = x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "other CA")]))
-    now = datetime.now(UTC) - timedelta(days=1)
-    other_ca = (other_ca.issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "other CA")]))
-                .public_key(stranger_key.public_key()).serial_number(1).not_valid_before(now)
-                .not_valid_after(now + timedelta(days=2))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                .sign(stranger_key, hashes.SHA256()))
-    other = (other_ca.public_bytes(serialization.Encoding.PEM).decode(),
-             stranger_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()).decode())
-    refused = _handshake(office, office_ca, _certificate(tmp_path, "stranger", other))
+    other = stranger_ca()
+    refused = _handshake(office, office_ca, client_certificate(tmp_path, "stranger", other))
     assert refused, "a client certificate from another CA got a TLS session"
     assert _handshake(office, office_ca, None), "a client without a certificate got a TLS session"
     # the control: the office's own CA's client certificate does get in, so the refusals above are about the CA
     own = (office_ca, linked["kept"]["tls-office"]["tls"]["ca"]["key"])
-    assert _handshake(office, office_ca, _certificate(tmp_path, "softphone", own)) is None
+    assert _handshake(office, office_ca, client_certificate(tmp_path, "softphone", own)) is None
 
 
 def test_hq_checks_the_office_pbx_against_the_office_ca_the_fleet_copied(linked):

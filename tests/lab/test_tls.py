@@ -21,16 +21,12 @@ import ssl
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from harness.carrier import TrunkAccount
+from harness.certificates import client_certificate
 from harness.tls_sip import SipClient, answer_key, offer, srtp_authentic
 
 from pbxctl import lab as lab_api
@@ -49,26 +45,6 @@ SRTP_TAG = 10  # AES_CM_128_HMAC_SHA1_80: 80 bits of HMAC after every packet
 PCMA_20MS = 12 + 160  # an RTP header and 20 ms of G.711
 
 
-def _client_cert(directory: Path, ca_cert_pem: str | None, ca_key_pem: str | None, name: str) -> tuple[Path, Path]:
-    """A client certificate signed by the given CA, or self-signed without one; (cert file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    issuer, signer = subject, key
-    if ca_cert_pem:
-        issuer = x509.load_pem_x509_certificate(ca_cert_pem.encode()).subject
-        signer = serialization.load_pem_private_key(ca_key_pem.encode(), None)
-    now = datetime.now(UTC) - timedelta(days=1)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=2))
-            .sign(signer, hashes.SHA256()))
-    cert_file, key_file = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
-
-
-@pytest.fixture(scope="module")
 def site(lab, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("tls-site")
     shutil.copytree(SITE_DIR, work, dirs_exist_ok=True)
@@ -83,8 +59,8 @@ def site(lab, tmp_path_factory) -> dict:
     ca_file.write_text(ca_cert)
     return {"logins": compiled["asterisk__extension_secrets"], "ca_file": ca_file, "work": work,
             "ca": (ca_cert, ca_key), "trunk_password": compiled["asterisk__trunk_secrets"]["secure"],
-            "client": _client_cert(work, ca_cert, ca_key, "softphone"),
-            "stranger": _client_cert(work, None, None, "stranger"), "apply_seconds": time.monotonic() - started}
+            "client": client_certificate(work, "softphone", (ca_cert, ca_key)),
+            "stranger": client_certificate(work, "stranger", None), "apply_seconds": time.monotonic() - started}
 
 
 def _context(site: dict, certificate: tuple[Path, Path] | None) -> ssl.SSLContext:
