@@ -149,7 +149,7 @@ class EntryCaller:
         return None
 
     def prepare(self, calls: list[tuple[str, str]]) -> None:
-        formats = {t.name: t.inbound_format for t in self.site.trunks}
+        formats = {t.name: str(getattr(t.inbound_format, "value", t.inbound_format)) for t in self.site.trunks}
         self.entry = new_entry(self.phone_address, calls, formats)
         run_entry_playbook(self.compiled, "present", self.entry)
 
