@@ -97,8 +97,10 @@ class SiteShell:
         self.control.rmdir()
 
 
-def new_entry(source: str, calls: list[tuple[str, str]], formats: dict[str, str]) -> dict:
-    """The entry of one run: a name and a password nobody has seen before (the name is also its login)."""
+def new_entry(site: Site, source: str, calls: list[tuple[str, str]]) -> dict:
+    """The entry of one run: a name and a password nobody has seen before (the name is also its login).
+    calls: (trunk, DID as that trunk writes it)."""
+    formats = {t.name: str(getattr(t.inbound_format, "value", t.inbound_format)) for t in site.trunks}
     return {"name": PREFIX + random.token_hex(6), "password": random.token_urlsafe(24), "source": source,
             "dids": [{"trunk": trunk, "did": did, "format": formats[trunk]} for trunk, did in calls]}
 
@@ -149,8 +151,7 @@ class EntryCaller:
         return None
 
     def prepare(self, calls: list[tuple[str, str]]) -> None:
-        formats = {t.name: str(getattr(t.inbound_format, "value", t.inbound_format)) for t in self.site.trunks}
-        self.entry = new_entry(self.phone_address, calls, formats)
+        self.entry = new_entry(self.site, self.phone_address, calls)
         run_entry_playbook(self.compiled, "present", self.entry)
 
     def place(self, did: str, caller: str, keys: list[str], wait: float, answer_timeout: int, trunk: str) -> None:

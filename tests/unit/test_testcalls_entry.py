@@ -20,7 +20,7 @@ CALLS = [("freephone", "+78005550100"), ("spb-city", "88127770100")]
 
 
 def entry() -> dict:
-    return live.new_entry(CONTROL, CALLS, {"freephone": "international", "spb-city": "national"})
+    return live.new_entry(load_site(SITE), CONTROL, CALLS)
 
 
 def rendered(name: str, the_entry: dict) -> str:
