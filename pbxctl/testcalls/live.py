@@ -106,9 +106,10 @@ def new_entry(site: Site, source: str, calls: list[tuple[str, str]]) -> dict:
 
 
 def write_request(compiled: Compiled, state: str, entry: dict | None = None) -> Path:
-    document: dict = {"asterisk__testcalls_state": state}
+    # the command's request, not a role variable of the site (as backup's)
+    document: dict = {"pbxctl_testcalls_state": state}
     if entry:
-        document["asterisk__testcalls_entry"] = entry
+        document["pbxctl_testcalls_entry"] = entry
     path = compiled.out_dir / ENTRY_FILE
     path.touch(mode=0o600)
     path.chmod(0o600)  # the entry's password

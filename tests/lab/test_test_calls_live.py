@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -155,5 +156,41 @@ def test_the_entry_refuses_another_address_a_wrong_password_and_other_numbers(li
         assert carrier.outbound_calls() == []  # the providers saw no call from the PBX
     finally:
         live.remove(compiled)
+    left = entry_files()
+    assert "pjsip.conf" not in left and left.split()[0] == "0", left
+
+
+def test_an_interrupted_run_removes_its_entry_and_apply_removes_a_leftover(live_site, tmp_path):
+    """Ctrl-C in the middle of a call (to the whole process group, as a terminal sends it): the run's entry is
+    gone when the command has stopped. A leftover (a run killed outright) is removed by the next apply."""
+    from pbxctl.compile import compile_site
+    from pbxctl.testcalls import live
+
+    voicemail = [yaml.safe_load(SCENARIOS.read_text())[8]]  # the longest call: 301's voicemail
+    scenarios = tmp_path / "scenarios.yml"
+    scenarios.write_text(yaml.safe_dump(voicemail, sort_keys=False))
+    env = {**os.environ, "ANSIBLE_PRIVATE_KEY_FILE": str(lab_api.ssh.key_path()), "ANSIBLE_HOST_KEY_CHECKING": "False"}
+    process = subprocess.Popen([PBXCTL, "test-calls", str(live_site), str(scenarios), "--live"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while "1 active call" not in lab_api.ssh_run("pbx", "asterisk -rx 'core show channels count'").stdout:
+            assert time.monotonic() < deadline and process.poll() is None, "no call came"
+            time.sleep(0.5)
+        assert "pjsip.conf" in entry_files()
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    left = entry_files()
+    assert "pjsip.conf" not in left and left.split()[0] == "0", left + output[-3000:]
+
+    compiled = compile_site(live_site, None, None)
+    live.run_entry_playbook(compiled, "present", live.new_entry(compiled.site, lab_api.HOST_ADDRESS,
+                                                                [("msk-city", "74957770100")]))
+    assert "pjsip.conf" in entry_files()
+    run = pbxctl("apply", str(live_site), "--only", "pbx")
+    assert run.returncode == 0, run.stdout[-3000:]
     left = entry_files()
     assert "pjsip.conf" not in left and left.split()[0] == "0", left

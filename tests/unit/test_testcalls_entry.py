@@ -25,7 +25,7 @@ def entry() -> dict:
 
 def rendered(name: str, the_entry: dict) -> str:
     variables = site_vars(load_site(SITE))
-    return render(f"asterisk/templates/testcalls/{name}.j2", variables, asterisk__testcalls_entry=the_entry)
+    return render(f"asterisk/templates/testcalls/{name}.j2", variables, pbxctl_testcalls_entry=the_entry)
 
 
 def sections(text: str) -> dict[str, list[dict]]:
@@ -81,7 +81,7 @@ def test_the_request_file_is_private_and_the_configuration_includes_the_entry_on
     the_entry = entry()
     path = live.write_request(Build, "present", the_entry)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert yaml.safe_load(path.read_text())["asterisk__testcalls_entry"] == the_entry
+    assert yaml.safe_load(path.read_text())["pbxctl_testcalls_entry"] == the_entry
     templates = ROOT / "roles" / "asterisk" / "templates" / "etc" / "asterisk"
     assert "#tryinclude /run/pbxctl-testcalls/pjsip.conf" in (templates / "pjsip.conf.j2").read_text()
     assert "#tryinclude /run/pbxctl-testcalls/extensions.conf" in (templates / "extensions.conf.j2").read_text()
