@@ -8,6 +8,7 @@ import os
 import secrets as random
 import shlex
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -52,6 +53,13 @@ def check_source(site: Site, source: str) -> None:
     except ValueError:
         raise ActionFailed([f"the PBX {site.pbx.host} does not say where this machine's SSH comes from "
                             f"(SSH_CLIENT is '{source}')"]) from None
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((source, 0))
+    except OSError:
+        raise UserError([f"the PBX sees this machine as {address}, an address this machine does not have (a NAT "
+                         "between them): the PBX could not reach the simulated phones; run test-calls from a "
+                         "machine on the office network"]) from None
     if not any(address in network for network in site.pbx.local_networks):
         networks = ", ".join(str(n) for n in site.pbx.local_networks)
         raise UserError([f"the PBX sees this machine as {address}, outside pbx.local_networks ({networks}): the "

@@ -2,6 +2,7 @@
 endpoint known by its login and the control node's address only, a context holding the run's DIDs and nothing
 else, a new name and password per run, written nowhere but the PBX's /run and a 0600 request file."""
 
+import ipaddress
 import re
 import stat
 
@@ -101,3 +102,18 @@ def test_a_live_run_does_not_place_what_would_reach_outside():
     assert why_not_placed(site, v, case, path, caller) is None
     next(e for e in v["asterisk__extensions"] if e["number"] == "201")["mobile"] = {"number": "+79160000000"}
     assert "whose mobile a real call would ring" in why_not_placed(site, v, case, path, caller)
+
+
+def test_the_control_node_must_be_on_the_office_network_and_not_behind_a_nat():
+    import pytest
+
+    from pbxctl.problems import UserError
+
+    site = load_site(SITE)  # pbx.local_networks: 10.0.0.0/24
+    with pytest.raises(UserError, match="does not have"):
+        live.check_source(site, "10.0.0.77")  # an address of the office network, not this machine's
+    site.pbx.local_networks = [ipaddress.IPv4Network("127.0.0.0/8")]
+    live.check_source(site, "127.0.0.1")
+    site.pbx.local_networks = [ipaddress.IPv4Network("10.0.0.0/24")]
+    with pytest.raises(UserError, match="outside pbx.local_networks"):
+        live.check_source(site, "127.0.0.1")
