@@ -19,6 +19,7 @@ import yaml
 
 from ..compile import Compiled, compile_site, load_with_secrets
 from ..lab.phone import Phone
+from ..numbers import to_e164
 from ..plan import failure_lines, secret_values
 from ..problems import ActionFailed, UserError
 from ..run import run_playbook
@@ -154,9 +155,13 @@ class EntryCaller:
         self.workdir = Path(tempfile.mkdtemp(prefix="pbxctl-test-caller-"))
         self.placed = 0
 
-    def why_not(self, site: Site, trunk) -> str | None:
+    def why_not(self, site: Site, trunk, path) -> str | None:
         if trunk is None or trunk.type not in SIP_TRUNKS:
             return "a GSM trunk's calls come from its modem: the test-call entry stands in for SIP trunks only"
+        dialling_out = {to_e164(e.mobile.number, site.site.country) for e in site.extensions
+                        if e.mobile and e.mobile.dial_out}
+        if path.call["caller"] and to_e164(path.call["caller"], site.site.country) in dialling_out:
+            return "its caller is a mobile that may dial out: the test-call entry refuses such callers"
         return None
 
     def prepare(self, calls: list[tuple[str, str]]) -> None:

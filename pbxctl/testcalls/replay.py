@@ -46,8 +46,8 @@ class Caller(Protocol):
     phone_address: str  # the control node's address the PBX reaches the simulated phones at
     one_trunk_per_did: bool  # a DID is handed to one trunk's routing per run
 
-    def why_not(self, site: Site, trunk) -> str | None:
-        """Why a call on this trunk can't be placed (None: it can)."""
+    def why_not(self, site: Site, trunk, path) -> str | None:
+        """Why this call (explain's path), on this trunk, can't be placed (None: it can)."""
 
     def prepare(self, calls: list[tuple[str, str]]) -> None:
         """Ready to place these (trunk, DID as delivered) calls."""
@@ -103,7 +103,7 @@ class CarrierCaller:
         self.site, self.secrets = site, secrets
         self.carrier: Carrier | None = None
 
-    def why_not(self, site: Site, trunk) -> str | None:
+    def why_not(self, site: Site, trunk, path) -> str | None:
         if trunk is None or trunk.type != "sip_register":
             return "the lab carrier plays registering providers only; this DID comes on no such trunk"
         return None
@@ -297,7 +297,7 @@ def why_not_placed(site: Site, variables: dict, scenario: Scenario, path, caller
     caller: the lab carrier unless given."""
     caller = caller or CarrierCaller(site, None)
     trunk = next((t for t in site.trunks if t.name == path.call["trunk"]), None)
-    reason = caller.why_not(site, trunk)
+    reason = caller.why_not(site, trunk, path)
     if reason:
         return reason
     mobiles = {e["number"] for e in variables["asterisk__extensions"] if e.get("mobile")}

@@ -10,6 +10,7 @@ import yaml
 
 from pbxctl.compile import site_vars
 from pbxctl.load import load_site
+from pbxctl.site.extensions import Mobile
 from pbxctl.testcalls import live
 
 from .conftest import ROOT
@@ -102,6 +103,11 @@ def test_a_live_run_does_not_place_what_would_reach_outside():
     assert why_not_placed(site, v, case, path, caller) is None
     next(e for e in v["asterisk__extensions"] if e["number"] == "201")["mobile"] = {"number": "+79160000000"}
     assert "whose mobile a real call would ring" in why_not_placed(site, v, case, path, caller)
+    # the caller (+79161234567) a mobile that may dial out: the entry would refuse it, so it is not placed
+    site.extensions[0].mobile = Mobile(number="+79161234567", dial_out=True)
+    assert "a mobile that may dial out" in why_not_placed(site, site_vars(site), case, path, caller)
+    gsm = next(t for t in site.trunks if t.name == path.call["trunk"]).model_copy(update={"type": "gsm_dongle"})
+    assert "GSM" in caller.why_not(site, gsm, path)
 
 
 def test_the_control_node_must_be_on_the_office_network_and_not_behind_a_nat():
