@@ -1,4 +1,4 @@
-"""`pbxctl test-calls SITE SCENARIOS --lab`: the scenarios of `pbxctl explain` replayed as real calls."""
+"""`pbxctl test-calls SITE SCENARIOS --lab|--live`: the scenarios of `pbxctl explain` replayed as real calls."""
 
 import json
 from pathlib import Path
@@ -26,6 +26,9 @@ def test_calls_command(
                                                   "the entries whose site is this site's name are replayed")],
         lab: Annotated[bool, typer.Option("--lab", help="call the lab PBX the site was applied to "
                                           "(`pbxctl apply SITE --lab`)")] = False,
+        live: Annotated[bool, typer.Option("--live", help="call the site's own PBX (pbx.host) through a test-call "
+                                           "entry made for the run; its phones' registrations are taken over "
+                                           "for the run")] = False,
         json_output: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
         vault_password_file: Annotated[Path | None, typer.Option("--vault-password-file")] = None,
 ) -> None:
@@ -33,10 +36,15 @@ def test_calls_command(
     the extensions it rings are simulated phones (only the scenario's `answer` picks up). The PBX's log of the
     call is compared with the scenario's expectation and with `pbxctl explain`; exit 5 on any mismatch."""
     ctx.meta[JSON_META] = json_output
-    if not lab:
-        raise UserError(["test-calls places its calls through the lab carrier: give --lab (a live PBX has no "
-                         "test-call entry; see the README, `pbxctl test-calls`)"])
-    from ..testcalls.replay import replay
+    # never by default: a live run rings the office's extensions' numbers and takes their registrations over
+    if lab == live:
+        raise UserError(["test-calls needs where to call: give --lab (the lab PBX, through the lab carrier) or "
+                         "--live (the site's own PBX, through a test-call entry made for the run; see the README, "
+                         "`pbxctl test-calls`)"])
+    if live:
+        from ..testcalls.live import replay_live as replay
+    else:
+        from ..testcalls.replay import replay
 
     name = load_site(site).site.name
     chosen = load_scenarios(scenarios, name)

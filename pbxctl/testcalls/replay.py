@@ -1,6 +1,8 @@
-"""Scenarios replayed on the lab PBX: the lab carrier calls in as the DID's provider, baresip phones are the
+"""Scenarios replayed on a PBX: a caller places each call as the DID's provider delivers it (the lab carrier on
+the lab PBX, the run's test-call entry on a live one: pbxctl/testcalls/live.py), baresip phones are the
 extensions (only the scenario's `answer` picks up), the lab's webhook receiver is the CRM, and the PBX's own log
-of each call (a verbose log channel added for the run, removed after) says what happened."""
+of each call (a verbose log channel added for the run, removed after) says what happened. Which caller and which
+shell reach the PBX is injected; everything else here is the same for both."""
 
 import datetime as dt
 import json
@@ -13,11 +15,12 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from ..compile import load_with_secrets, site_vars
 from ..explain import explain
 from ..explain.call import NO_KEY
-from ..lab import ssh_run, status, webhooks
+from ..lab import HOST_ADDRESS, ssh_run, status, webhooks
 from ..lab.carrier import Carrier, wait_until
 from ..lab.phone import Phone
 from ..lab.provider import as_delivered, carrier_accounts
@@ -32,22 +35,51 @@ from .timing import why_not_now
 
 LOG = "pbxctl-test-calls"  # a temporary logger channel: /var/log/asterisk/<LOG>, gone with the run
 LOG_PATH = f"/var/log/asterisk/{LOG}"
-KEY_GAP = "w" * 8  # SendDTMF: 8 × 0.5 s between keys, past option-is-invalid into the repeated prompt
+KEY_SECONDS = 4  # between keys: past option-is-invalid into the repeated prompt
+KEY_GAP = "w" * (KEY_SECONDS * 2)  # the carrier's SendDTMF: a w is 0.5 s
 ANSWERED_RING = 5  # seconds a simulated phone takes to pick up, counted generously
+
+
+class Caller(Protocol):
+    """Who places the scenarios' calls into the PBX, as the DID's trunk would deliver them."""
+
+    phone_address: str  # the control node's address the PBX reaches the simulated phones at
+    one_trunk_per_did: bool  # a DID is handed to one trunk's routing per run
+
+    def why_not(self, site: Site, trunk, path) -> str | None:
+        """Why this call (explain's path), on this trunk, can't be placed (None: it can)."""
+
+    def prepare(self, calls: list[tuple[str, str]]) -> None:
+        """Ready to place these (trunk, DID as delivered) calls."""
+
+    def place(self, did: str, caller: str, keys: list[str], wait: float, answer_timeout: int, trunk: str) -> None:
+        """One call; keys as RFC 4733 DTMF after the PBX answers, then up `wait` seconds. Blocks until it is over."""
+
+    def stop(self) -> None:
+        """Undo what prepare did (also after a failure)."""
+
+
+Shell = Callable[..., str]  # (script, check=True) → its stdout, run as root on the PBX
 
 
 def replay(site_file: Path, scenarios: list[Scenario], vault: Path | None = None,
            progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """The lab variant: the lab carrier calls the lab PBX the site was applied to with `apply --lab`."""
     down = [name for name, host in status(["pbx", "carrier"]).items() if host is None]
     if down:
         raise ActionFailed([f"the lab's {' and '.join(down)} are not running: `pbxctl lab up`, then "
                             f"`pbxctl apply {site_file} --only pbx --lab`"])
     target = lab_retarget(boot=False)
     site, secrets, _ = load_with_secrets(site_file, vault, target)
-    variables = site_vars(site)
-    run = _Run(site, secrets, variables)
-    run.check_site_applied()
-    planned = [run.plan(s) for s in scenarios]
+    return run_scenarios(site, secrets, scenarios, _lab_pbx, CarrierCaller(site, secrets), "the lab PBX",
+                         f"`pbxctl apply {site_file} --lab`", progress)
+
+
+def run_scenarios(site: Site, secrets, scenarios: list[Scenario], shell: Shell, caller: Caller, where: str,
+                  apply_hint: str, progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    run = _Run(site, secrets, site_vars(site), shell, caller, where)
+    run.check_site_applied(apply_hint)
+    planned = run.plan_all(scenarios)
     outcomes = []
     try:
         run.start([p for p in planned if isinstance(p, tuple)])
@@ -61,24 +93,79 @@ def replay(site_file: Path, scenarios: list[Scenario], vault: Path | None = None
     return outcomes
 
 
+class CarrierCaller:
+    """The lab carrier as every registering trunk's provider."""
+
+    phone_address = HOST_ADDRESS
+    one_trunk_per_did = False
+
+    def __init__(self, site: Site, secrets):
+        self.site, self.secrets = site, secrets
+        self.carrier: Carrier | None = None
+
+    def why_not(self, site: Site, trunk, path) -> str | None:
+        if trunk is None or trunk.type != "sip_register":
+            return "the lab carrier plays registering providers only; this DID comes on no such trunk"
+        return None
+
+    def prepare(self, calls: list[tuple[str, str]]) -> None:
+        self.carrier = Carrier()
+        self.carrier.configure(carrier_accounts(self.site, self.secrets))
+        for account in self.carrier.accounts.values():
+            if not self.carrier.wait_registered(account.username, timeout=40):
+                raise ActionFailed([f"trunk {account.name} did not register at the lab carrier"])
+
+    def place(self, did: str, caller: str, keys: list[str], wait: float, answer_timeout: int, trunk: str) -> None:
+        assert self.carrier is not None
+        self.carrier.call_did(did, caller, dtmf=KEY_GAP.join(keys) or None, wait=wait,
+                              answer_timeout=answer_timeout, account=trunk)
+
+    def stop(self) -> None:
+        pass  # the carrier's accounts stay: the lab PBX's trunks stay registered with it
+
+
 class _Run:
-    def __init__(self, site: Site, secrets, variables: dict):
+    def __init__(self, site: Site, secrets, variables: dict, shell: Shell, caller: Caller, where: str):
         self.site, self.secrets, self.v = site, secrets, variables
+        self.shell, self.caller, self.where = shell, caller, where
         self.zone = variables["asterisk__timezone"]
-        self.now = dt.datetime.fromtimestamp(int(_pbx("date +%s").strip()), dt.UTC)
+        self.now = dt.datetime.fromtimestamp(int(shell("date +%s").strip()), dt.UTC)
         self.group_steps = {g["name"]: len(g["steps"]) for g in variables["asterisk__ring_groups"]}
         self.ivrs = {i["name"]: i for i in variables["asterisk__ivrs"]}
         self.trunks = {t.name: t for t in site.trunks}
         self.phones: dict[str, Phone] = {}
-        self.carrier: Carrier | None = None
+        self.started = False
+        self.calls: list[tuple[str, str]] = []  # (trunk, DID as delivered) of the calls placed
         self.workdir = Path(tempfile.mkdtemp(prefix="pbxctl-test-calls-"))
 
-    def check_site_applied(self) -> None:
-        shown = _pbx("asterisk -rx 'dialplan show inbound'", check=False)
+    def check_site_applied(self, apply_hint: str) -> None:
+        shown = self.shell("asterisk -rx 'dialplan show inbound'", check=False)
         missing = [r["did"] for r in self.v["asterisk__inbound_routes"] if f"'{r['did']}'" not in shown]
         if missing:
-            raise ActionFailed([f"the lab PBX does not run {self.site.site.name}: no inbound route for "
-                                f"{', '.join(missing)}; `pbxctl apply SITE --lab` first"])
+            raise ActionFailed([f"{self.where} does not run {self.site.site.name}: no inbound route for "
+                                f"{', '.join(missing)}; {apply_hint} first"])
+
+    def plan_all(self, scenarios: list[Scenario]) -> list:
+        """Each scenario's plan; a DID one call needs on one trunk and another on another is placed once only:
+        the caller hands a DID to one trunk's routing per run."""
+        planned, trunk_of = [], {}
+        for scenario in scenarios:
+            plan = self.plan(scenario)
+            if isinstance(plan, tuple):
+                trunk, did = self.delivered(scenario, plan[0])
+                if trunk_of.setdefault(did, trunk) != trunk and self.caller.one_trunk_per_did:
+                    plan = self._not(scenario, f"{did} comes on trunk {trunk_of[did]} in an earlier scenario of "
+                                               f"this run: replay this one in a run of its own", *plan[1:])
+            planned.append(plan)
+        self.calls = sorted((trunk, did) for did, trunk in trunk_of.items())
+        return planned
+
+    def delivered(self, scenario: Scenario, path) -> tuple[str, str]:
+        """(trunk, DID as that trunk writes it) for a scenario's call."""
+        trunk = self.trunks[path.call["trunk"]]
+        if scenario.call.get("trunk"):
+            return trunk.name, re.sub(r"[^+0-9]", "", str(scenario.call["did"]))  # as the scenario says
+        return trunk.name, as_delivered(self.site, trunk.name, path.call["did"])
 
     # what to place for a scenario: (path explain walks, expected facts) or an Outcome saying why not
     def plan(self, scenario: Scenario):
@@ -88,7 +175,8 @@ class _Run:
                                        "(press, crm_answer, answer or no_answer)")
         explained = Expected.of_path(path)
         expected = Expected.of_expect(scenario.expect, explained)
-        reason = why_not_now(self.v, scenario, path, self.now) or why_not_placed(self.site, self.v, scenario, path)
+        reason = why_not_now(self.v, scenario, path, self.now) or why_not_placed(self.site, self.v, scenario, path,
+                                                                                  self.caller)
         if reason:
             return self._not(scenario, reason, expected, explained)
         return path, expected, explained
@@ -96,48 +184,49 @@ class _Run:
     def _not(self, scenario, reason, expected=None, explained=None) -> Outcome:
         return Outcome(scenario.index, scenario.name, "not_replayed", expected, explained, reason=reason)
 
-    # the lab side: the carrier as the providers, a phone per extension the calls ring, the log channel
+    # the caller, a phone per extension the calls ring, the log channel
     def start(self, plans: list[tuple]) -> None:
         if not plans:
             return
-        self.carrier = Carrier()
-        self.carrier.configure(carrier_accounts(self.site, self.secrets))
-        for account in self.carrier.accounts.values():
-            if not self.carrier.wait_registered(account.username, timeout=40):
-                raise ActionFailed([f"trunk {account.name} did not register at the lab carrier"])
+        self.started = True
+        self.caller.prepare(self.calls)
         numbers = sorted({e for path, *_ in plans for s in path.steps for e in s.extensions}
                          | {path.call["answer"] for path, *_ in plans if path.call["answer"]})
         logins = self.secrets.section("extensions")
         for number in numbers:
             login = logins[number]
-            phone = Phone(self.workdir / f"phone-{number}", number, login["password"], str(self.site.pbx.address),
-                          auth_user=login["username"], auto_answer=False)
+            phone = Phone(self.workdir / f"phone-{number}", number, login["password"], self.server,
+                          local_address=self.caller.phone_address, auth_user=login["username"], auto_answer=False)
             self.phones[number] = phone.start()
             if not phone.register():
                 raise ActionFailed([f"extension {number}'s simulated phone did not register"])
         # a channel left by a run that was killed is replaced; the call's steps are verbose level 3
-        _pbx(f"asterisk -rx {shlex.quote(f'logger remove channel {LOG}')}; rm -f {LOG_PATH}; "
-             f"asterisk -rx {shlex.quote(f'logger add channel {LOG} verbose(3)')}", check=False)
-        if LOG_PATH not in _pbx("asterisk -rx 'logger show channels'"):
-            raise ActionFailed([f"the lab PBX did not add the log channel {LOG} (logger add channel)"])
+        self.shell(f"asterisk -rx {shlex.quote(f'logger remove channel {LOG}')}; rm -f {LOG_PATH}; "
+                   f"asterisk -rx {shlex.quote(f'logger add channel {LOG} verbose(3)')}", check=False)
+        if LOG_PATH not in self.shell("asterisk -rx 'logger show channels'"):
+            raise ActionFailed([f"{self.where} did not add the log channel {LOG} (logger add channel)"])
+
+    @property
+    def server(self) -> str:
+        return str(self.site.pbx.address or self.site.pbx.host)
 
     def stop(self) -> None:
         for phone in self.phones.values():
             phone.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)  # the phones' files hold the extensions' passwords
-        if self.carrier is not None:
-            _pbx(f"asterisk -rx {shlex.quote(f'logger remove channel {LOG}')}; rm -f {LOG_PATH}", check=False)
-            webhooks.answer("/crm", None)
+        try:
+            if self.started:
+                self.shell(f"asterisk -rx {shlex.quote(f'logger remove channel {LOG}')}; rm -f {LOG_PATH}",
+                           check=False)
+                webhooks.answer("/crm", None)
+        finally:
+            self.caller.stop()
 
     def call(self, scenario: Scenario, path, expected: Expected, explained: Expected) -> Outcome:
         started = time.monotonic()
-        trunk = self.trunks[path.call["trunk"]]
+        trunk_name, did = self.delivered(scenario, path)
         country = self.site.site.country
-        if scenario.call.get("trunk"):
-            did = re.sub(r"[^+0-9]", "", str(scenario.call["did"]))  # as that trunk writes it, the scenario says
-        else:
-            did = as_delivered(self.site, trunk.name, path.call["did"])
-        caller = as_delivered(self.site, trunk.name, to_e164(path.call["caller"], country)) \
+        caller = as_delivered(self.site, trunk_name, to_e164(path.call["caller"], country)) \
             if path.call["caller"] else "anonymous"
         self._crm(path)
         keys = [k.strip() for k in str(scenario.call.get("press") or "").split(",") if k.strip() not in ("", NO_KEY)]
@@ -150,16 +239,14 @@ class _Run:
             if answer else None
         if picker:
             picker.start()
-        offset = int(_pbx(f"stat -c %s {LOG_PATH} 2>/dev/null || echo 0").strip() or 0)
-        assert self.carrier is not None
-        self.carrier.call_did(did, caller, dtmf=KEY_GAP.join(keys) or None, wait=after + 8,
-                              answer_timeout=before + 15, account=trunk.name)
+        offset = int(self.shell(f"stat -c %s {LOG_PATH} 2>/dev/null || echo 0").strip() or 0)
+        self.caller.place(did, caller, keys, wait=after + 8, answer_timeout=before + 15, trunk=trunk_name)
         done.set()
-        wait_until(lambda: re.search(r"^0 active calls", _pbx("asterisk -rx 'core show channels count'",
-                                                              check=False), re.M) is not None, 30)
-        lines = _pbx(f"tail -c +{offset + 1} {LOG_PATH} 2>/dev/null || true").splitlines()
+        wait_until(lambda: re.search(r"^0 active calls", self.shell("asterisk -rx 'core show channels count'",
+                                                                    check=False), re.M) is not None, 30)
+        lines = self.shell(f"tail -c +{offset + 1} {LOG_PATH} 2>/dev/null || true").splitlines()
         actual = trail.read(lines, self.group_steps)
-        how = f"{did} on {trunk.name} from {caller}" + (f", keys {','.join(keys)}" if keys else "")
+        how = f"{did} on {trunk_name} from {caller}" + (f", keys {','.join(keys)}" if keys else "")
         seconds = round(time.monotonic() - started, 1)
         if actual is None:
             return Outcome(scenario.index, scenario.name, "mismatch", expected, explained, None,
@@ -205,15 +292,19 @@ class _Run:
         return before, after
 
 
-def why_not_placed(site: Site, variables: dict, scenario: Scenario, path) -> str | None:
-    """What the lab can't place or the PBX's log can't tell for this call (None: it can be replayed)."""
+def why_not_placed(site: Site, variables: dict, scenario: Scenario, path, caller: Caller | None = None) -> str | None:
+    """What the caller can't place or the PBX's log can't tell for this call (None: it can be replayed).
+    caller: the lab carrier unless given."""
+    caller = caller or CarrierCaller(site, None)
     trunk = next((t for t in site.trunks if t.name == path.call["trunk"]), None)
-    if trunk is None or trunk.type != "sip_register":
-        return "the lab carrier plays registering providers only; this DID comes on no such trunk"
+    reason = caller.why_not(site, trunk, path)
+    if reason:
+        return reason
     mobiles = {e["number"] for e in variables["asterisk__extensions"] if e.get("mobile")}
     rung = {e for s in path.steps for e in s.extensions}
     if rung & mobiles:
-        return f"it rings {', '.join(sorted(rung & mobiles))}, whose mobile the lab carrier would answer"
+        far = "the lab carrier would answer" if isinstance(caller, CarrierCaller) else "a real call would ring"
+        return f"it rings {', '.join(sorted(rung & mobiles))}, whose mobile {far}"
     keys = [k.strip() for k in str(scenario.call.get("press") or "").split(",") if k.strip()]
     while keys and keys[-1] == NO_KEY:
         keys.pop()
@@ -239,5 +330,5 @@ def _drain(phone: Phone) -> None:
         phone.events.get_nowait()
 
 
-def _pbx(script: str, check: bool = True) -> str:
+def _lab_pbx(script: str, check: bool = True) -> str:
     return ssh_run("pbx", script, timeout=60, check=check).stdout

@@ -75,7 +75,7 @@ def test_a_single_server_includes_its_registrations_as_before(tmp_path):
     variables = yaml.safe_load((out / "vars.yml").read_text()) | yaml.safe_load((out / "secrets.yml").read_text())
     text = render_pjsip(variables)
     assert "bind=0.0.0.0:5060" in text and "#include pjsip_registrations.conf" in text
-    assert "[trunk-city]" in text and "tryinclude" not in text
+    assert "[trunk-city]" in text and "/run/pbxctl-standby" not in text
     assert variables["standby__enabled"] is False and variables["security__pair"] == []
 
 

@@ -139,7 +139,9 @@ def test_the_command_needs_the_lab_and_a_scenario_for_the_site(runner, tmp_path)
 
     office_file = str(ROOT / "inventories" / "example-office" / "site.yml")
     result = runner.invoke(app, ["test-calls", office_file, str(SCENARIOS)])
-    assert result.exit_code == 3 and "give --lab" in result.output
+    assert result.exit_code == 3 and "give --lab" in result.output and "--live" in result.output
+    both = runner.invoke(app, ["test-calls", office_file, str(SCENARIOS), "--lab", "--live"])
+    assert both.exit_code == 3 and "give --lab" in both.output
     other = tmp_path / "other.yml"
     other.write_text("- {site: somewhere-else, name: n, call: {did: '+74951110001'}}\n")
     result = runner.invoke(app, ["test-calls", office_file, str(other), "--lab", "--json"])
