@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness.carrier import TrunkAccount
+from harness.carrier import TrunkAccount, pbx_catches_up
 from harness.phone import registered_extension
 
 from pbxctl import lab as lab_api
@@ -57,8 +57,7 @@ def provider(site, carrier):
     secret = site["secrets"]["asterisk__trunk_secrets"]["city"]
     carrier.configure([TrunkAccount("city", "74957770100", secret, dids=("74957770100", "74957770101",
                                                                           "74957770102"))])
-    lab_api.ssh_run("pbx", ["asterisk", "-rx", "pjsip send register *all"], check=False)
-    assert carrier.wait_registered("74957770100", timeout=60), "the trunk did not register"
+    pbx_catches_up(carrier, ["74957770100"])
     return carrier
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness.carrier import TrunkAccount
+from harness.carrier import TrunkAccount, pbx_catches_up
 from harness.phone import registered_extension
 
 from pbxctl import lab as lab_api
@@ -95,8 +95,7 @@ def site(lab, crm, tmp_path_factory) -> dict:
 def provider(site, carrier):
     password = site["secrets"]["asterisk__trunk_secrets"]["city"]
     carrier.configure([TrunkAccount("city", "74951230000", password, dids=tuple(DID.values()))], answer_seconds=4)
-    lab_api.ssh_run("pbx", ["asterisk", "-rx", "pjsip send register *all"], check=False)
-    assert carrier.wait_registered("74951230000", timeout=60), "the city trunk did not register"
+    pbx_catches_up(carrier, ["74951230000"])
     return carrier
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from harness import sip_probe
+from harness.carrier import pbx_catches_up
 
 from pbxctl import lab as lab_api
 from pbxctl.lab.layout import INSTANCE, SUBNET
@@ -112,8 +113,7 @@ def site(lab, carrier, receiver, tmp_path_factory) -> dict:
     assert run.returncode == 0, f"apply failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
     model = load_site(site_file)
     carrier.configure(carrier_accounts(model, read_secrets(directory / "secrets.yml", None)))
-    lab_api.ssh_run("pbx", ["asterisk", "-rx", "pjsip send register *all"], check=False)
-    assert carrier.wait_registered("office-city", 60)
+    pbx_catches_up(carrier, ["office-city"])
     lab_api.add_host_address(LAN_ATTACKER)
     lab_api.add_host_address(LAN_PRETENDER)
     for address in PRETENDERS:

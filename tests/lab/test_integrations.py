@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness.carrier import TrunkAccount
+from harness.carrier import TrunkAccount, pbx_catches_up
 from harness.phone import registered_extension
 
 from pbxctl import lab as lab_api
@@ -130,8 +130,7 @@ def site(lab, receivers, tmp_path_factory) -> dict:
 def provider(site, carrier):
     password = site["secrets"]["asterisk__trunk_secrets"]["city"]
     carrier.configure([TrunkAccount("city", DID, password, dids=(DID,))], answer_seconds=3)
-    lab_api.ssh_run("pbx", ["asterisk", "-rx", "pjsip send register *all"], check=False)
-    assert carrier.wait_registered(DID, timeout=60), "the city trunk did not register"
+    pbx_catches_up(carrier, [DID])
     return carrier
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness.carrier import TrunkAccount
+from harness.carrier import TrunkAccount, pbx_catches_up
 from harness.phone import registered_extension
 
 from pbxctl import lab as lab_api
@@ -128,10 +128,7 @@ def provider(site, carrier):
         "cheap": TrunkAccount("cheap", "cheap-out", trunk["cheap"], respond_503=True),
     }
     carrier.configure(list(accounts.values()))
-    # the PBX was applied before the carrier knew these accounts: let it register now instead of after its back-off
-    lab_api.ssh_run("pbx", ["asterisk", "-rx", "pjsip send register *all"], check=False)
-    for account in accounts.values():
-        assert carrier.wait_registered(account.username, timeout=60), f"{account.name} did not register"
+    pbx_catches_up(carrier, [account.username for account in accounts.values()])
     return carrier
 
 
