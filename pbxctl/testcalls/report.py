@@ -19,10 +19,14 @@ class Expected:
     extension: str | None = None
 
     @staticmethod
-    def of_path(path: Path) -> "Expected":
+    def schedules_met(path: Path) -> list[str]:
+        """Each schedule the call meets and its verdict ("office: open"), also on a path that forks later."""
         met = [SCHEDULE_STEP.search(s.text) for s in path.steps if s.kind == "schedule"]
-        return Expected([f"{m[1]}: {m[2]}" for m in met if m], path.trail(), path.outcome.result,
-                        path.outcome.extension)
+        return [f"{m[1]}: {m[2]}" for m in met if m]
+
+    @staticmethod
+    def of_path(path: Path) -> "Expected":
+        return Expected(Expected.schedules_met(path), path.trail(), path.outcome.result, path.outcome.extension)
 
     @staticmethod
     def of_expect(expect: dict, fallback: "Expected") -> "Expected":

@@ -14,7 +14,7 @@ MARGIN = dt.timedelta(minutes=10)  # a run of scenarios takes minutes: the verdi
 
 def schedules(path: Path) -> str:
     """'office open' / 'office closed' / 'no schedule': each schedule's verdict on the way."""
-    return ", ".join(met.replace(": ", " ") for met in Expected.of_path(path).schedule) or "no schedule"
+    return ", ".join(met.replace(": ", " ") for met in Expected.schedules_met(path)) or "no schedule"
 
 
 def why_not_now(variables: dict, scenario: Scenario, at_path: Path, now: dt.datetime) -> str | None:

@@ -175,3 +175,18 @@ def test_a_crm_the_lab_does_not_answer_for_is_not_replayed():
     path = explain(v, case.explain_call(v["asterisk__timezone"]))
     assert why_not_placed(site, v, case, path) == ("the CRM lookup goes to the site's own CRM, whose answer a "
                                                    "replay can't set")
+
+
+@pytest.mark.parametrize("site", ["example-office", "example-branches", "example-contact-centre"])
+def test_every_scenario_says_at_any_hour_whether_it_can_be_replayed(site):
+    """A call that forks at the PBX's hour (a group ringing by day that the scenario meets closed) is a reason
+    not to replay it, never a crash: the whole run of test-calls stopped on one such scenario by day."""
+    variables = site_vars(load_site(ROOT / "inventories" / site / "site.yml"))
+    zone = variables["asterisk__timezone"]
+    for case in load_scenarios(SCENARIOS, site):
+        at_path = explain(variables, case.explain_call(zone))
+        if at_path.outcome is None:
+            continue  # forks at its own time: the replay reports that before asking the hour
+        for hour in range(24):
+            reason = why_not_now(variables, case, at_path, dt.datetime(2026, 12, 2, hour, 5, tzinfo=MOSCOW))
+            assert reason is None or "clock can't be moved" in reason, (case.name, hour, reason)
