@@ -68,7 +68,8 @@ def live_site(lab, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("routing-live")
     shutil.copytree(Path(__file__).parent / "sites" / "routing", work, dirs_exist_ok=True)
     site = as_live_site(work)
-    run = pbxctl("apply", str(site), "--only", "pbx")
+    # secrets are made here at the first apply, as on the workstation that keeps the site (CI freezes them)
+    run = pbxctl("apply", str(site), "--only", "pbx", "--generate-secrets")
     assert run.returncode == 0, f"apply failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
     return site
 

@@ -45,6 +45,7 @@ SRTP_TAG = 10  # AES_CM_128_HMAC_SHA1_80: 80 bits of HMAC after every packet
 PCMA_20MS = 12 + 160  # an RTP header and 20 ms of G.711
 
 
+@pytest.fixture(scope="module")
 def site(lab, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("tls-site")
     shutil.copytree(SITE_DIR, work, dirs_exist_ok=True)
