@@ -101,14 +101,20 @@ def applied(example: str, tmp_path_factory) -> Path:
     return work / "site.yml"
 
 
+# why a scenario is not placed (pbxctl/testcalls): the PBX's clock at night; by day, what the lab can't play
+NOT_PLACED = ("clock can't be moved", "whose mobile", "prompt left silent", "hangs up", "the site's own CRM",
+              "registering providers only")
+
+
 @pytest.mark.parametrize("example", ["example-branches", "example-contact-centre"])
 def test_the_other_example_sites_replayed_scenarios_agree_with_explain(lab, tmp_path_factory, example):
-    """Their schedules are all open by day: at night only the closed-hours scenarios are placed."""
+    """Their schedules are all open by day: at night only the closed-hours scenarios are placed, by day the open
+    ones the lab can play."""
     code, document = replay(applied(example, tmp_path_factory), SCENARIOS)
     print(example, json.dumps(document["counts"]), document["seconds"], "s")
     for scenario in document["scenarios"]:
         if scenario["status"] == "not_replayed":
-            assert "clock can't be moved" in scenario["reason"], scenario
+            assert any(said in scenario["reason"] for said in NOT_PLACED), scenario
         else:
             assert scenario["status"] == "ok", json.dumps(scenario, indent=2, ensure_ascii=False)
             assert scenario["actual"] == scenario["explain"] == scenario["expected"]
