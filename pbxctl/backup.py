@@ -7,12 +7,13 @@ Here the fetched archive is checked against its manifest and searched for every 
 kept; a restore checks it again, applies the site to the (bare) server, then puts the data back.
 """
 
-import hashlib
-import json
+import functools
 import tarfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.machinery import SourceFileLoader
+from importlib.util import module_from_spec, spec_from_loader
 from pathlib import Path
 
 import yaml
@@ -20,9 +21,8 @@ import yaml
 from .compile.continuity import data_dirs
 from .exit_codes import SITE_INVALID, TASK_FAILED
 from .problems import UserError
+from .resources import roles_dir
 
-MANIFEST = "manifest.json"
-FORMAT = 1  # of manifest.json; the tool on the PBX writes and reads the same
 REQUEST_FILE = "backup-request.yml"  # in the build; read by playbooks/backup.yml and restore.yml
 
 
@@ -52,27 +52,26 @@ def archive_name(site_name: str, now: datetime | None = None) -> str:
     return f"{site_name}-{stamp}.tar.gz"
 
 
+@functools.cache
+def _tool():
+    """The PBX's backup tool as a module: the control node checks an archive with the same code that made it."""
+    path = roles_dir() / "backup" / "files" / "pbxctl-backup"
+    loader = SourceFileLoader("pbxctl_backup_tool", str(path))
+    module = module_from_spec(spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
 def read_manifest(archive: Path) -> dict:
-    """The archive's manifest, once every file in it matches its checksum (else ArchiveInvalid naming the file)."""
+    """The archive's manifest, once every file it restores matches its checksum, those the earlier archives beside
+    it hold for it included (else ArchiveInvalid naming the file)."""
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            manifest = json.load(tar.extractfile(tar.getmember(MANIFEST)))
-            if manifest.get("format") != FORMAT:
-                raise ArchiveInvalid([f"{archive}: archive format {manifest.get('format')!r}, expected {FORMAT}"])
-            for prefix in ("data", "reference"):
-                for item in manifest[prefix]:
-                    if item["kind"] == "file":
-                        _check(tar, archive, prefix, item)
-    except (OSError, tarfile.TarError, KeyError, ValueError) as error:
+        manifest, _ = _tool().check(str(archive))
+    except SystemExit as error:
         raise ArchiveInvalid([f"{archive}: not a pbxctl backup or damaged: {error}"]) from None
+    except (OSError, tarfile.TarError, KeyError, ValueError) as error:
+        raise ArchiveInvalid([f"{archive}: not a pbxctl backup or damaged: {error!r}"]) from None
     return manifest
-
-
-def _check(tar: tarfile.TarFile, archive: Path, prefix: str, item: dict) -> None:
-    member = tar.extractfile(tar.getmember(prefix + item["path"]))
-    digest = hashlib.sha256(member.read()).hexdigest()
-    if digest != item["sha256"]:
-        raise ArchiveInvalid([f"{archive}: {item['path']}: checksum does not match the manifest"])
 
 
 def secrets_inside(archive: Path, secrets: list[str]) -> list[str]:
@@ -147,7 +146,10 @@ def restore(compiled, archive: Path, apply: bool = True, quiet: bool = False) ->
             return BackupResult(applied.returncode, archive, time.monotonic() - started, failures=applied.failures)
     # only this site's folders: an archive naming others (edited, or from another layout) is refused on the PBX
     roots = data_dirs(compiled.site)
-    _write_request(compiled, {"archive": archive.name, "archive_file": str(archive), "roots": roots})
+    # a scheduled archive draws on the earlier ones beside it (checked before this run): they travel with it
+    needs = [archive.parent / name for name in read_manifest(archive).get("needs", [])]
+    _write_request(compiled, {"archive": archive.name, "roots": roots,
+                              "archive_files": [str(path) for path in [archive, *needs]]})
     result = run_playbook(compiled, "restore.yml", quiet=quiet)
     return BackupResult(result.returncode, archive, time.monotonic() - started, _report(result, "pbxctl_restore"),
                         result.failures)

@@ -17,8 +17,11 @@ class ScheduledBackup(Model):
                         "pbxctl's: secrets.yml backup.ssh; put its public half in that user's authorized_keys)")
     port: int = Field(22, ge=1, le=65535, description="the target's SSH port")
     schedule: str = Field("daily", description="hourly, daily (at 02:30), weekly (Monday 02:30) or HH:MM (daily)")
-    keep: int = Field(14, ge=1, le=365, description="archives kept, on the PBX and on the target (older ones are "
-                      "deleted from both)")
+    keep: int = Field(14, ge=1, le=365, description="archives kept, on the PBX and on the target, with the "
+                      "earlier ones they draw on (older ones are deleted from both)")
+    full_every: int = Field(7, ge=1, le=365, description="every Nth archive is a full one; the ones between store "
+                            "only the files new or changed since the archive before (recordings, the bulk, cross "
+                            "once) and name the archives holding the rest; 1: every archive full")
 
     @field_validator("target")
     @classmethod

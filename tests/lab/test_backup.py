@@ -69,7 +69,7 @@ def office(lab, carrier: Carrier, tmp_path_factory):
     target = lab_retarget()
     data = yaml.safe_load(EXAMPLE.read_text())
     data["backup"] = {"target": f"{TARGET_USER}@{lab['carrier'].address}:{TARGET_DIR}", "schedule": "hourly",
-                      "keep": 2}
+                      "keep": 2, "full_every": 2}
     (site_dir / "site.yml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     site, secrets, _ = load_with_secrets(site_dir / "site.yml", None, target)
     carrier.configure(carrier_accounts(site, secrets))
@@ -107,22 +107,40 @@ def test_scheduled_backups_reach_the_target_keep_the_newest_and_doctor_tells_the
     assert "OnCalendar=hourly" in pbx("systemctl cat pbxctl-backup.timer")
     before = doctor_backup(site_file)
     assert before["status"] == "fail" and "no good backup" in before["message"], before
-    started = time.monotonic()
-    pbx("systemctl start pbxctl-backup.service")  # what the timer starts; oneshot: returns when it is done
-    seconds = time.monotonic() - started
-    first, = on_carrier(f"ls {TARGET_DIR}").split()
-    assert first.startswith(f"{site.site.name}-") and first.endswith(".tar.gz")
+    recordings = data_dirs(site)[1]
+    assert "monitor" in recordings, data_dirs(site)
     scheduled = "/var/backups/pbxctl/scheduled"
-    assert on_carrier(f"sha256sum < {TARGET_DIR}/{first}") == pbx(f"sha256sum < {scheduled}/{first}")
-    for _ in range(2):  # keep: 2, on the PBX and on the target
-        time.sleep(1.1)
-        pbx("systemctl start pbxctl-backup.service")
+    # the recordings a busy office already has, then one more call's between each run (a steady trickle)
+    pbx(f"head -c 4000000 /dev/urandom > {recordings}/pbxctl-test-old.wav && chown asterisk: {recordings}/*.wav")
+    made, seconds = [], []
+    for run in range(4):  # full_every: 2 (full, incremental, full, incremental); keep: 2
+        if run:
+            time.sleep(1.1)  # archives are named by the second
+            pbx(f"head -c 200000 /dev/urandom > {recordings}/pbxctl-test-call-{run}.wav")
+        started = time.monotonic()
+        pbx("systemctl start pbxctl-backup.service")  # what the timer starts; oneshot: returns when it is done
+        seconds.append(time.monotonic() - started)
+        made.append(pbx(f"ls {scheduled} | tail -1").strip())
+    sizes = [int(pbx(f"stat -c %s {scheduled}/{name} 2>/dev/null || echo 0")) for name in made]
     kept = on_carrier(f"ls {TARGET_DIR}").split()
-    assert len(kept) == 2 and first not in kept, kept
-    assert sorted(pbx(f"ls {scheduled}").split()) == sorted(kept)
+    # the newest two and what they draw on: the full third run and the fourth built on it
+    assert kept == made[2:], (kept, made)
+    assert sorted(pbx(f"ls {scheduled}").split()) == kept
+    for name in kept:
+        assert on_carrier(f"sha256sum < {TARGET_DIR}/{name}") == pbx(f"sha256sum < {scheduled}/{name}")
+    stored = pbx(f"tar -tzf {scheduled}/{made[3]}").split()
+    assert any(n.endswith("pbxctl-test-call-3.wav") for n in stored), stored
+    assert not any(n.endswith(("pbxctl-test-old.wav", "pbxctl-test-call-2.wav")) for n in stored), stored
+    assert sizes[3] < sizes[2] / 5, sizes  # the incremental holds one call, the full one every recording
+    # the incremental one restores whole: the chain beside it is read back file by file
+    whole, own = (json.loads(pbx(f"/usr/local/sbin/pbxctl-backup verify {scheduled}/{made[3]}{flag}"))["verified"]
+                  for flag in ("", " --own"))
+    assert whole > own, (whole, own)
     after = doctor_backup(site_file)
     assert after["status"] == "ok" and "min ago" in after["message"] and kept[-1] in after["message"], after
-    print(f"\nscheduled backup: {seconds:.1f} s for the first archive and its push")
+    pbx(f"rm -f {recordings}/pbxctl-test-*.wav")
+    print(f"\nscheduled backups: {', '.join(f'{t:.1f} s' for t in seconds)} (full, incremental, full, incremental); "
+          f"archives {', '.join(f'{b / 1e6:.2f} MB' for b in sizes[2:])}")
 
 
 def register(phone_factory, secrets, number: str):

@@ -32,7 +32,7 @@ def test_schedules_become_calendar_events():
 def test_the_role_gets_the_target_or_nothing(tmp_path):
     scheduled = backup_vars(_site(tmp_path, {"target": "pbx@192.0.2.20:/srv/backups", "schedule": "04:00"}))
     assert scheduled["backup__scheduled"] == {"target": "pbx@192.0.2.20:/srv/backups", "port": 22,
-                                              "schedule": "04:00", "keep": 14}
+                                              "schedule": "04:00", "keep": 14, "full_every": 7}
     assert scheduled["backup__on_calendar"] == "*-*-* 04:00:00"
     plain = backup_vars(_site(tmp_path, None))
     assert plain["backup__scheduled"] is None and plain["backup__on_calendar"] is None

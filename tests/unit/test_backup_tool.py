@@ -130,3 +130,79 @@ def test_a_file_that_is_no_archive_is_told(tmp_path):
     bogus.write_bytes(b"not an archive")
     with pytest.raises(ArchiveInvalid, match="not a pbxctl backup or damaged"):
         read_manifest(bogus)
+
+
+def _stored(archive: Path) -> set[str]:
+    with tarfile.open(archive) as tar:
+        return {name.removeprefix("data") for name in tar.getnames() if name.startswith("data/")}
+
+
+def test_an_incremental_archive_stores_only_what_changed_and_restores_everything(pbx, tmp_path):
+    out = tmp_path / "out"
+    first, second = out / "office-1.tar.gz", out / "office-2.tar.gz"
+    make(pbx, first)
+    old_recording = pbx["monitor"] / "in-100-1.wav"
+    new_recording = pbx["monitor"] / "in-101-2.wav"
+    new_recording.write_bytes(os.urandom(7000))
+    message = pbx["spool"] / "voicemail/default/100/INBOX/msg0000.txt"
+    message.write_text("callerid=+79161234568\n")  # same size, new bytes and time: stored again
+    report = tool("create", "--out", str(second), "--site", "office", "--data", str(pbx["spool"]),
+                  "--data", str(pbx["monitor"]), "--base", str(first))
+    assert report["files"] == 4 and report["stored_files"] == 2 and report["needs"] == [first.name]
+    assert {str(new_recording), str(message)} <= _stored(second)
+    assert str(old_recording) not in _stored(second)
+    manifest = read_manifest(second)  # the control node follows the chain too
+    assert manifest["since_full"] == 1
+    assert {i["path"]: i.get("in") for i in manifest["data"] if i["kind"] == "file"}[str(old_recording)] == \
+        first.name
+    before = {name: tree(pbx[name]) for name in ("spool", "monitor")}
+    for name in ("spool", "monitor"):
+        subprocess.run(["rm", "-rf", str(pbx[name])], check=True)
+    restored = tool("restore", str(second), "--root", str(pbx["spool"]), "--root", str(pbx["monitor"]))
+    assert restored["restored"] == 4
+    assert {name: tree(pbx[name]) for name in ("spool", "monitor")} == before
+
+
+def test_an_incremental_archive_without_the_one_it_draws_on_restores_nothing(pbx, tmp_path):
+    first, second = tmp_path / "office-1.tar.gz", tmp_path / "office-2.tar.gz"
+    make(pbx, first)
+    (pbx["monitor"] / "in-101-2.wav").write_bytes(os.urandom(100))
+    tool("create", "--out", str(second), "--site", "office", "--data", str(pbx["spool"]), "--data",
+         str(pbx["monitor"]), "--base", str(first))
+    first.rename(tmp_path / "elsewhere.tar.gz")
+    subprocess.run(["rm", "-rf", str(pbx["monitor"])], check=True)
+    assert f"{first.name}: an archive this backup draws on is missing" in refused(
+        "restore", str(second), "--root", str(pbx["spool"]), "--root", str(pbx["monitor"]))
+    assert not pbx["monitor"].exists()
+    with pytest.raises(ArchiveInvalid, match=f"{first.name}: an archive this backup draws on is missing"):
+        read_manifest(second)
+
+
+def test_a_base_of_another_site_is_refused(pbx, tmp_path):
+    other = tmp_path / "branch-1.tar.gz"
+    tool("create", "--out", str(other), "--site", "branch", "--data", str(pbx["monitor"]))
+    assert "a backup of site 'branch', not of 'office'" in refused(
+        "create", "--out", str(tmp_path / "office-1.tar.gz"), "--site", "office", "--data", str(pbx["monitor"]),
+        "--base", str(other))
+
+
+def test_scheduled_chains_keep_the_newest_and_what_they_draw_on(pbx, tmp_path):
+    """Ten scheduled runs, a full archive every third, two kept: the retention the push applies leaves archives
+    that each restore whole, and nothing more than they need."""
+    from pbxctl.backup import _tool
+
+    module, folder = _tool(), tmp_path / "scheduled"
+    folder.mkdir()
+    for run in range(10):
+        (pbx["monitor"] / f"call-{run}.wav").write_bytes(os.urandom(3000))  # a trickle of recordings
+        base = module._base(str(folder), "office", 3)
+        report = tool("create", "--out", str(folder / f"office-{run:04}.tar.gz"), "--site", "office",
+                      "--data", str(pbx["monitor"]), *(["--base", base] if base else []))
+        assert report["stored_files"] == (report["files"] if run % 3 == 0 else 1), (run, report)
+        kept = module.retained(str(folder), "office", 2)
+        for name in set(os.listdir(folder)) - kept:
+            (folder / name).unlink()
+    # the newest two (runs 8 and 9) and the rest of their chain: the full run 6 and run 7, which holds call 7
+    assert sorted(os.listdir(folder)) == [f"office-{run:04}.tar.gz" for run in (6, 7, 8, 9)]
+    for name in os.listdir(folder):
+        assert tool("verify", str(folder / name))["verified"] >= 7
