@@ -5,11 +5,8 @@ from collections.abc import Iterable
 from pbxctl import lab as lab_api
 from pbxctl.lab.carrier import PROBE_HEADER, Carrier, InboundCallResult, OutboundCall, TrunkAccount, wait_until  # noqa: F401
 
-# every trunk endpoint's name (they carry a random part), then a qualify of each
-_RECHECK = ("asterisk -rx 'pjsip send register *all' >/dev/null; "
-            "for endpoint in $(asterisk -rx 'pjsip show endpoints' | "
-            "sed -n 's/^ *Endpoint: *\\(trunk-[^ /]*\\).*/\\1/p'); do "
-            "asterisk -rx \"pjsip qualify $endpoint\" >/dev/null; done")
+# the PBX's own: a qualify of every trunk and link, then every provider account registered again
+_RECHECK = "/usr/local/sbin/pbxctl-trunks-recheck"
 
 
 def pbx_catches_up(carrier: Carrier, usernames: Iterable[str], machine: str = "pbx", timeout: float = 60) -> None:
