@@ -38,6 +38,15 @@ LOG_PATH = f"/var/log/asterisk/{LOG}"
 KEY_SECONDS = 4  # between keys: past option-is-invalid into the repeated prompt
 KEY_GAP = "w" * (KEY_SECONDS * 2)  # the carrier's SendDTMF: a w is 0.5 s
 ANSWERED_RING = 5  # seconds a simulated phone takes to pick up, counted generously
+QUEUE_RETRY = 2  # seconds a queue waits before ringing the next agent (queues.conf.j2: retry)
+
+
+def agent_rung_within(queue: dict) -> int:
+    """Seconds until the scenario's agent in a queue has rung and picked up, at worst: every strategy but ringall
+    rings one agent at a time, in an order the PBX chooses, so every other agent may ring out first."""
+    if queue["strategy"] == "ringall":
+        return ANSWERED_RING
+    return (len(queue["members"]) - 1) * (queue["agent_timeout"] + QUEUE_RETRY) + ANSWERED_RING
 
 
 class Caller(Protocol):
@@ -132,6 +141,7 @@ class _Run:
         self.now = dt.datetime.fromtimestamp(int(shell("date +%s").strip()), dt.UTC)
         self.group_steps = {g["name"]: len(g["steps"]) for g in variables["asterisk__ring_groups"]}
         self.ivrs = {i["name"]: i for i in variables["asterisk__ivrs"]}
+        self.queues = {q["name"]: q for q in variables["asterisk__queues"]}
         self.trunks = {t.name: t for t in site.trunks}
         self.phones: dict[str, Phone] = {}
         self.started = False
@@ -276,8 +286,10 @@ class _Run:
         before, after, answered = 0, 0, False
         for step in path.steps:
             seconds = step.seconds or 0
-            if step.kind in ("ring", "queue") and step.answered:
+            if step.kind == "ring" and step.answered:
                 seconds = ANSWERED_RING
+            if step.kind == "queue" and step.answered:
+                seconds = agent_rung_within(self.queues[step.target.removeprefix("queue:")])
             if step.kind == "ivr":
                 ivr = self.ivrs[step.target.removeprefix("ivr:")]
                 seconds = (ivr["retries"] + 1) * (ivr["timeout"] + 10)  # the prompt's length is unknown: 10 s
@@ -310,6 +322,13 @@ def why_not_placed(site: Site, variables: dict, scenario: Scenario, path, caller
         keys.pop()
     if NO_KEY in keys:
         return "a key after a prompt left silent: when to send it depends on the prompt's length"
+    queues = {q["name"]: q for q in variables["asterisk__queues"]}
+    for step in path.steps:
+        queue = queues.get(step.target.removeprefix("queue:")) if step.kind == "queue" and step.answered else None
+        if queue and agent_rung_within(queue) > queue["max_wait"]:
+            return (f"queue {queue['name']} rings its {len(queue['members'])} agents one at a time "
+                    f"({queue['strategy']}, in an order the PBX chooses): the one answering may not ring within "
+                    f"its {queue['max_wait']} s")
     if "hangup" in path.trail():
         return "a target that hangs up: its Hangup() can't be told from the call's own end in the PBX's log"
     crm = any(s.kind == "crm" for s in path.steps)

@@ -190,3 +190,21 @@ def test_every_scenario_says_at_any_hour_whether_it_can_be_replayed(site):
         for hour in range(24):
             reason = why_not_now(variables, case, at_path, dt.datetime(2026, 12, 2, hour, 5, tzinfo=MOSCOW))
             assert reason is None or "clock can't be moved" in reason, (case.name, hour, reason)
+
+
+def test_a_queue_agent_the_pbx_may_not_ring_in_time_is_not_replayed_and_one_it_will_is_waited_for():
+    """A queue rings one agent at a time in an order the PBX picks: the caller waits for the worst order, and a
+    scenario whose agent may not ring before the queue gives up is not placed (it would fail by chance)."""
+    from pbxctl.testcalls.replay import agent_rung_within, why_not_placed
+
+    site = load_site(ROOT / "inventories" / "example-contact-centre" / "site.yml")
+    v = site_vars(site)
+    queues = {q["name"]: q for q in v["asterisk__queues"]}
+    assert agent_rung_within(queues["msk"]) == 2 * (15 + 2) + 5  # two others may ring out first
+    assert agent_rung_within({**queues["msk"], "strategy": "ringall"}) == 5
+    cases = {s.name: s for s in load_scenarios(SCENARIOS, "example-contact-centre")}
+    moscow = cases["a Moscow agent answers in the Moscow queue"]
+    assert why_not_placed(site, v, moscow, explain(v, moscow.explain_call(v["asterisk__timezone"]))) is None
+    overflow = next(s for n, s in cases.items() if "waits out" in n)
+    reason = why_not_placed(site, v, overflow, explain(v, overflow.explain_call(v["asterisk__timezone"])))
+    assert reason and "queue all rings its 30 agents one at a time (leastrecent" in reason and "300 s" in reason
