@@ -134,8 +134,9 @@ def check_archive(archive: Path, site_name: str) -> dict:
     return manifest
 
 
-def restore(compiled, archive: Path, apply: bool = True, quiet: bool = False) -> BackupResult:
-    """Apply the site (a bare server gets its PBX first), then put the archive's data back."""
+def restore(compiled, archive: Path, manifest: dict, apply: bool = True, quiet: bool = False) -> BackupResult:
+    """Apply the site (a bare server gets its PBX first), then put the archive's data back (manifest: what
+    check_archive returned for it)."""
     from .run import run_playbook
 
     archive = archive.resolve()
@@ -146,8 +147,8 @@ def restore(compiled, archive: Path, apply: bool = True, quiet: bool = False) ->
             return BackupResult(applied.returncode, archive, time.monotonic() - started, failures=applied.failures)
     # only this site's folders: an archive naming others (edited, or from another layout) is refused on the PBX
     roots = data_dirs(compiled.site)
-    # a scheduled archive draws on the earlier ones beside it (checked before this run): they travel with it
-    needs = [archive.parent / name for name in read_manifest(archive).get("needs", [])]
+    # a scheduled archive draws on the earlier ones beside it (checked with it by check_archive): they travel with it
+    needs = [archive.parent / name for name in manifest.get("needs", [])]
     _write_request(compiled, {"archive": archive.name, "roots": roots,
                               "archive_files": [str(path) for path in [archive, *needs]]})
     result = run_playbook(compiled, "restore.yml", quiet=quiet)

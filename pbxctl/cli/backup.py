@@ -68,9 +68,9 @@ def restore_command(site: SiteArg, archive: Annotated[Path, typer.Argument(
     from ..load import load_site
     from ..plan import secret_values
 
-    check_archive(archive, load_site(site).site.name)  # a wrong archive stops here, before any secret or run
+    manifest = check_archive(archive, load_site(site).site.name)  # a wrong archive stops here, before any run
     compiled = _compile_for_run(site, lab, vault_password_file, "all", frozen)
-    result = restore(compiled, archive, apply=not no_apply)
+    result = restore(compiled, archive, manifest, apply=not no_apply)
     if result.returncode != 0:
         _failures(result, secret_values(compiled))
         raise typer.Exit(TASK_FAILED)
